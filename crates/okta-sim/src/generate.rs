@@ -332,8 +332,8 @@ pub fn generate(config: &SimConfig, now: DateTime<Utc>) -> Org {
     let mut names = BTreeSet::new();
     for g in 0..config.groups {
         let is_app_group = !org.apps.is_empty() && g % 5 == 4;
-        let base = if g < DEPARTMENTS.len() {
-            DEPARTMENTS[g].0.to_string()
+        let base = if let Some((dept, _)) = DEPARTMENTS.get(g) {
+            dept.to_string()
         } else {
             match rng.random_range(0..3) {
                 0 => format!(
@@ -432,7 +432,7 @@ pub fn generate(config: &SimConfig, now: DateTime<Utc>) -> Org {
         }
         let app_created = org.apps[a].created;
         let mut users = BTreeMap::new();
-        for (&g, _) in &groups {
+        for &g in groups.keys() {
             for &u in &org.groups[g as usize].members {
                 users
                     .entry(u)
@@ -445,6 +445,10 @@ pub fn generate(config: &SimConfig, now: DateTime<Utc>) -> Org {
         let mut assignments = BTreeMap::new();
         for (u, (scope, ())) in users {
             let user = &org.users[u as usize];
+            // Deactivation removes a user's app assignments in Okta; mutate.rs does the same.
+            if user.status == UserStatus::Deprovisioned {
+                continue;
+            }
             let created = secs_between(
                 &mut rng,
                 app_created.max(user.created),

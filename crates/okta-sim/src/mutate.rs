@@ -107,6 +107,10 @@ impl Org {
         scope: AssignmentScope,
         now: DateTime<Utc>,
     ) {
+        // Deactivated users hold no app assignments (see `set_user_status`).
+        if self.users[u as usize].status == UserStatus::Deprovisioned {
+            return;
+        }
         let login = self.users[u as usize].profile.login.clone();
         let mut rng = rand::rng();
         let app = &mut self.apps[a as usize];

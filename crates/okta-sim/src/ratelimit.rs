@@ -1,5 +1,14 @@
 //! Okta's rate limits (reference section 7): per-bucket windows, the per-app share and the
-//! org-wide concurrency limit. (Being implemented.)
+//! org-wide concurrency limit.
+//!
+//! - [`RateLimitConfig`]: the figures (Okta's Workforce defaults, a file, or off);
+//! - [`RateLimiter`] (in `limiter`): the counters the `okta_envelope` middleware consults;
+//! - [`pattern`]: the path pattern syntax shared with injected faults.
+
+pub mod limiter;
+pub mod pattern;
+
+pub use limiter::{InFlight, RateHeaders, RateLimiter, Verdict};
 
 use serde::{Deserialize, Serialize};
 
@@ -97,41 +106,70 @@ impl RateLimitConfig {
     pub fn from_file(path: &std::path::Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)?;
         let file: RateLimitFile = serde_json::from_str(&text)?;
-        let base = Self::okta_workforce();
-        Ok(Self {
-            enabled: file.enabled.unwrap_or(true),
-            buckets: file.buckets.unwrap_or(base.buckets),
-            app_share_percent: file.app_share_percent.unwrap_or(base.app_share_percent),
-            concurrency: file.concurrency.unwrap_or(base.concurrency),
-            time_compression: file.time_compression.unwrap_or(1.0),
-        })
+        file.apply_to(Self::okta_workforce())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 }
 
-/// The `--rate-limits FILE` format.
-#[derive(Debug, Deserialize)]
+/// The `--rate-limits FILE` format, also the body of `PUT /__sim/rate-limits`: every field is
+/// optional and falls back to a base configuration.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RateLimitFile {
-    enabled: Option<bool>,
-    buckets: Option<Vec<BucketSpec>>,
-    app_share_percent: Option<u32>,
-    concurrency: Option<u32>,
-    time_compression: Option<f64>,
+pub struct RateLimitFile {
+    /// `okta` (Okta's Workforce figures) or `off`: the base instead of the current config
+    /// (only meaningful for `PUT /__sim/rate-limits`).
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// See [`RateLimitConfig::enabled`].
+    pub enabled: Option<bool>,
+    /// See [`RateLimitConfig::buckets`].
+    pub buckets: Option<Vec<BucketSpec>>,
+    /// See [`RateLimitConfig::app_share_percent`].
+    pub app_share_percent: Option<u32>,
+    /// See [`RateLimitConfig::concurrency`].
+    pub concurrency: Option<u32>,
+    /// See [`RateLimitConfig::time_compression`].
+    pub time_compression: Option<f64>,
 }
 
-/// Placeholder limiter while the real one is written.
-#[derive(Debug)]
-pub struct RateLimiter {
-    config: RateLimitConfig,
-}
-
-impl RateLimiter {
-    /// A limiter for `config`.
-    pub fn new(config: RateLimitConfig) -> Self {
-        Self { config }
+impl RateLimitFile {
+    /// Applies the fields present onto `base`, then validates the result.
+    pub fn apply_to(self, base: RateLimitConfig) -> Result<RateLimitConfig, String> {
+        let base = match self.preset.as_deref() {
+            None => base,
+            Some("okta") => RateLimitConfig::okta_workforce(),
+            Some("off") => RateLimitConfig::off(),
+            Some(other) => return Err(format!("unknown preset `{other}` (use `okta` or `off`)")),
+        };
+        let config = RateLimitConfig {
+            enabled: self.enabled.unwrap_or(base.enabled),
+            buckets: self.buckets.unwrap_or(base.buckets),
+            app_share_percent: self.app_share_percent.unwrap_or(base.app_share_percent),
+            concurrency: self.concurrency.unwrap_or(base.concurrency),
+            time_compression: self.time_compression.unwrap_or(base.time_compression),
+        };
+        config.validate()?;
+        Ok(config)
     }
-    /// The configuration in force.
-    pub fn config(&self) -> &RateLimitConfig {
-        &self.config
+}
+
+impl RateLimitConfig {
+    /// Checks the figures: patterns parse, the share is 1..=100 %, compression is positive.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.time_compression.is_finite() && self.time_compression > 0.0) {
+            return Err("time_compression must be a positive number".into());
+        }
+        if !(1..=100).contains(&self.app_share_percent) {
+            return Err("app_share_percent must be between 1 and 100".into());
+        }
+        for b in &self.buckets {
+            pattern::PathPattern::parse(&b.pattern)?;
+        }
+        Ok(())
+    }
+
+    /// The window length in milliseconds: 60 s divided by `time_compression` (at least 1 ms).
+    pub fn window_ms(&self) -> i64 {
+        ((60_000.0 / self.time_compression).round() as i64).max(1)
     }
 }

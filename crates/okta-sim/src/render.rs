@@ -5,6 +5,7 @@ use crate::clock::okta_time;
 use crate::model::*;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
 fn t(v: DateTime<Utc>) -> Value {
     Value::String(okta_time(v))
@@ -255,38 +256,72 @@ pub fn app_link(a: &App, au: &AppUser, user_id: &str, sort_order: usize, base: &
     })
 }
 
-fn log_ref(org: &Org, r: &LogRef) -> Value {
+/// The `id`, `type`, `alternateId` and `displayName` of a System Log actor or target, as
+/// rendered (the `/api/v1/logs` filter and keyword search read the same values).
+pub fn log_ref_parts<'a>(org: &'a Org, r: &'a LogRef) -> [Cow<'a, str>; 4] {
+    let b = Cow::Borrowed;
     match r {
         LogRef::User(u) => {
             let user = &org.users[*u as usize];
-            json!({"id": user.id, "type": "User", "alternateId": user.profile.login,
-                   "displayName": format!("{} {}", user.profile.first_name, user.profile.last_name), "detailEntry": null})
+            [
+                b(&user.id),
+                b("User"),
+                b(&user.profile.login),
+                format!("{} {}", user.profile.first_name, user.profile.last_name).into(),
+            ]
         }
         LogRef::Group(g) => {
             let group = &org.groups[*g as usize];
-            json!({"id": group.id, "type": "UserGroup", "alternateId": "unknown", "displayName": group.name, "detailEntry": null})
+            [b(&group.id), b("UserGroup"), b("unknown"), b(&group.name)]
         }
         LogRef::App(a) => {
             let app = &org.apps[*a as usize];
-            json!({"id": app.id, "type": "AppInstance", "alternateId": app.label, "displayName": app.label,
-                   "detailEntry": {"signOnModeType": app.sign_on_mode}})
+            [b(&app.id), b("AppInstance"), b(&app.label), b(&app.label)]
         }
         LogRef::AppUser(a, u) => {
             let app = &org.apps[*a as usize];
             let user = &org.users[*u as usize];
             let id = app.users.get(u).map_or_else(
-                || format!("0ua{}", &user.id[3..]),
-                |au| au.assignment_id.clone(),
+                || Cow::Owned(format!("0ua{}", user.id.get(3..).unwrap_or_default())),
+                |au| b(&au.assignment_id),
             );
-            json!({"id": id, "type": "AppUser", "alternateId": user.profile.login,
-                   "displayName": format!("{} {}", user.profile.first_name, user.profile.last_name), "detailEntry": null})
+            [
+                id,
+                b("AppUser"),
+                b(&user.profile.login),
+                format!("{} {}", user.profile.first_name, user.profile.last_name).into(),
+            ]
         }
-        LogRef::Client(c) => {
-            json!({"id": c, "type": "PublicClientApp", "alternateId": c, "displayName": c, "detailEntry": null})
-        }
-        LogRef::System => {
-            json!({"id": "0oa1system", "type": "SystemPrincipal", "alternateId": "system@okta.com", "displayName": "Okta System", "detailEntry": null})
-        }
+        LogRef::Client(c) => [b(c), b("PublicClientApp"), b(c), b(c)],
+        LogRef::System => [
+            b("0oa1system"),
+            b("SystemPrincipal"),
+            b("system@okta.com"),
+            b("Okta System"),
+        ],
+    }
+}
+
+fn log_ref(org: &Org, r: &LogRef) -> Value {
+    let [id, kind, alternate_id, display_name] = log_ref_parts(org, r);
+    let detail = match r {
+        LogRef::App(a) => json!({"signOnModeType": org.apps[*a as usize].sign_on_mode}),
+        _ => Value::Null,
+    };
+    json!({"id": id, "type": kind, "alternateId": alternate_id, "displayName": display_name, "detailEntry": detail})
+}
+
+/// `client.ipAddress` of an event.
+pub fn log_ip(e: &LogEvent) -> String {
+    format!("{}.{}.{}.{}", e.ip[0], e.ip[1], e.ip[2], e.ip[3])
+}
+
+/// `severity` of an event.
+pub fn log_severity(e: &LogEvent) -> &'static str {
+    if e.result == "SUCCESS" {
+        "INFO"
+    } else {
+        "WARN"
     }
 }
 
@@ -327,13 +362,13 @@ pub fn display_message(event_type: &str) -> &'static str {
 
 /// A System Log event (reference 6.3).
 pub fn log_event(org: &Org, e: &LogEvent) -> Value {
-    let ip = format!("{}.{}.{}.{}", e.ip[0], e.ip[1], e.ip[2], e.ip[3]);
+    let ip = log_ip(e);
     json!({
         "uuid": e.uuid.to_string(),
         "published": t(e.published),
         "eventType": e.event_type,
         "version": "0",
-        "severity": if e.result == "SUCCESS" { "INFO" } else { "WARN" },
+        "severity": log_severity(e),
         "legacyEventType": if e.event_type == "user.authentication.sso" { Value::String("app.auth.sso".into()) } else { Value::Null },
         "displayMessage": display_message(e.event_type),
         "actor": log_ref(org, &e.actor),

@@ -29,6 +29,9 @@ pub struct RequestRecord {
     pub dpop_jti: Option<String>,
     /// Rate-limit bucket that applied, if any.
     pub bucket: Option<String>,
+    /// Ids of the injected faults that fired on this request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<u64>,
     /// Duration in microseconds.
     pub micros: u64,
 }
@@ -58,6 +61,10 @@ impl RequestLog {
     /// Forgets everything.
     pub fn clear(&self) {
         self.inner.lock().1.clear();
+    }
+    /// The sequence number of the last request recorded (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.inner.lock().0
     }
     /// Total number of requests seen since start.
     pub fn total(&self) -> u64 {

@@ -2,11 +2,12 @@
 //! presented with the right scheme (and, for DPoP-bound tokens, a valid proof), then the
 //! endpoint's scope and the admin role (reference 3.3, 4).
 
+use super::resource::{self, Rejection, Scheme};
 use crate::error::ApiError;
 use crate::state::SimState;
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{Method, header};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -121,32 +122,91 @@ impl FromRequestParts<Arc<SimState>> for Principal {
         state: &Arc<SimState>,
     ) -> Result<Self, Self::Rejection> {
         use axum::response::IntoResponse;
-        authenticate(parts, state).map_err(IntoResponse::into_response)
+        check(parts, state).map_err(IntoResponse::into_response)
     }
 }
 
-/// Authenticates the request in `parts`.
+/// Authenticates the request in `parts` (see [`check`]); the error's body is the JSON one
+/// even where the extractor answers with an empty body.
 pub fn authenticate(parts: &Parts, state: &SimState) -> Result<Principal, ApiError> {
-    let base = state.base_url();
+    check(parts, state).map_err(|r| r.error)
+}
+
+/// Authenticates the request in `parts`: a known, unexpired, unrevoked token presented with
+/// the scheme its type demands (reference 2.5 resource table):
+/// - DPoP-bound token as `Bearer` → 400 `invalid_request` "The resource request must use the
+///   DPoP authentication scheme when using a DPoP bound token.";
+/// - DPoP-bound token as `DPoP` → the proof checks of [`resource::check_proof`];
+/// - Bearer token as `DPoP` → 401 `invalid_token` "The presented access_token is not DPoP
+///   bound.".
+pub fn check(parts: &Parts, state: &SimState) -> Result<Principal, Rejection> {
+    let path = parts.uri.path();
     let auth = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| invalid_token(base, "Bearer", "The access token is missing."))?;
+        .ok_or_else(|| {
+            resource::invalid_token(state, Scheme::Bearer, "The access token is missing.", path)
+        })?;
     let (scheme, token) = auth
+        .trim()
         .split_once(' ')
         .map(|(s, t)| (s, t.trim()))
-        .ok_or_else(|| invalid_token(base, "Bearer", "The access token is invalid."))?;
-    let issued = state
-        .auth
-        .lookup(token)
-        .ok_or_else(|| invalid_token(base, scheme, "The access token is invalid."))?;
-    let now = state.clock.now();
-    if issued.revoked || issued.expires_at <= now {
-        return Err(invalid_token(base, scheme, "The access token is invalid."));
+        .ok_or_else(|| {
+            resource::invalid_token(state, Scheme::Bearer, "The access token is invalid.", path)
+        })?;
+    // Authentication schemes are case-insensitive (RFC 9110 section 11.1).
+    let scheme = if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else {
+        return Err(resource::invalid_token(
+            state,
+            Scheme::Bearer,
+            "The access token is invalid.",
+            path,
+        ));
+    };
+    let issued = state.auth.lookup(token).ok_or_else(|| {
+        resource::invalid_token(state, scheme, "The access token is invalid.", path)
+    })?;
+    if issued.revoked {
+        return Err(resource::invalid_token(
+            state,
+            scheme,
+            "The access token has been revoked.",
+            path,
+        ));
     }
-    // Scheme and DPoP binding (being implemented in auth::resource).
-    let _ = (&parts.method, Method::GET);
+    if issued.expires_at <= state.clock.now() {
+        return Err(resource::invalid_token(
+            state,
+            scheme,
+            "The token has expired.",
+            path,
+        ));
+    }
+    match (&issued.jkt, scheme) {
+        (Some(_), Scheme::Bearer) => {
+            return Err(resource::bad_request(
+                state,
+                "invalid_request",
+                "The resource request must use the DPoP authentication scheme when using a DPoP bound token.",
+                path,
+            ));
+        }
+        (Some(jkt), Scheme::Dpop) => resource::check_proof(parts, state, token, jkt)?,
+        (None, Scheme::Dpop) => {
+            return Err(resource::invalid_token(
+                state,
+                Scheme::Dpop,
+                "The presented access_token is not DPoP bound.",
+                path,
+            ));
+        }
+        (None, Scheme::Bearer) => {}
+    }
     let roles = state
         .org
         .read()
