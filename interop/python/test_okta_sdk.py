@@ -4,7 +4,10 @@ Okta's SDK was written against real Okta, so where it and okta-sim disagree, okt
 The SDK is configured as a customer would configure it: private key authentication, DPoP on,
 the private key pasted as the JWK the "Generate new key" button gives. The simulator serves
 HTTPS with its generated certificate (passed to the SDK as `sslContext`), so no testing
-override of the SDK's https check is needed.
+override of the SDK's https check is needed. The certificate reaches the SDK's aiohttp session
+through `SSL_CERT_FILE`, set before the SDK (and so aiohttp, which builds its default SSL context
+at import time) is imported. The SDK's own `sslContext` option can't be used with 3.4.x, whose config
+loader deep-copies the config dict and fails on an `SSLContext` ("cannot pickle").
 
 Usage: python test_okta_sdk.py PATH/TO/okta-sim
 Prints one line per check and a closing "N passed, N failed" line; exits non-zero on failure.
@@ -19,8 +22,6 @@ import sys
 import tempfile
 import time
 import traceback
-
-from okta.client import Client as OktaClient
 
 USERS = 450  # several pages at the SDK's page size of 200
 
@@ -50,24 +51,28 @@ def sim_get(base, path, ca):
         return json.load(r)
 
 
-async def collect(first_call):
-    """Runs an SDK list call and follows every next page; returns (items, pages)."""
-    items, resp, err = await first_call
-    if err:
-        raise AssertionError(f"SDK error: {err}")
-    items = list(items)
-    pages = 1
-    while resp.has_next():
-        more, err = await resp.next()
+async def collect(method, *args, **kwargs):
+    """Calls an SDK list method and pages through every result the way the SDK's own
+    `paginate_all` does (the `after` cursor from the `Link rel="next"` header), but raises on
+    an error instead of silently stopping. Returns (items, pages)."""
+    from okta.pagination import PaginationHelper
+
+    items, pages, after = [], 0, None
+    while True:
+        data, resp, err = await method(*args, **kwargs, **({"after": after} if after else {}))
         if err:
             raise AssertionError(f"SDK error on page {pages + 1}: {err}")
-        items.extend(more)
         pages += 1
-    return items, pages
+        items.extend(data or [])
+        after = PaginationHelper.extract_next_cursor(resp.headers)
+        if not after:
+            return items, pages
 
 
 async def run_checks(creds, ca):
-    ctx = ssl.create_default_context(cafile=ca)
+    os.environ["SSL_CERT_FILE"] = ca
+    from okta.client import Client as OktaClient  # after SSL_CERT_FILE, see the module doc
+
     client = OktaClient({
         "orgUrl": creds["base_url"],
         "authorizationMode": "PrivateKey",
@@ -76,7 +81,6 @@ async def run_checks(creds, ca):
         "privateKey": json.dumps(creds["private_key_jwk"]),
         "kid": creds["kid"],
         "dpopEnabled": True,
-        "sslContext": ctx,
     })
     truth = sim_get(creds["base_url"], "/__sim/summary", ca)
     results = []
@@ -91,8 +95,8 @@ async def run_checks(creds, ca):
     state = {}
 
     async def users():
-        items, pages = await collect(client.list_users())
-        expected = sum(v for k, v in truth["users_by_status"].items() if k != "DEPROVISIONED")
+        items, pages = await collect(client.list_users)
+        expected = sum(v for k, v in truth["users"]["by_status"].items() if k != "DEPROVISIONED")
         assert pages >= 3, f"expected several pages, got {pages}"
         assert len(items) == expected, f"{len(items)} users listed, {expected} expected"
         assert len({u.id for u in items}) == len(items), "a user was listed twice"
@@ -100,57 +104,77 @@ async def run_checks(creds, ca):
         return f"{len(items)} users in {pages} pages"
 
     async def groups():
-        items, pages = await collect(client.list_groups())
-        assert len(items) == sum(truth["groups_by_type"].values()), f"{len(items)} groups"
+        items, pages = await collect(client.list_groups)
+        assert len(items) == truth["groups"]["total"], f"{len(items)} groups"
         okta_groups = [g for g in items if str(getattr(g.type, "value", g.type)) == "OKTA_GROUP"]
-        state["group"] = max(okta_groups, key=lambda g: g.profile.name)
+        # GroupProfile is a oneOf wrapper in the SDK; the concrete profile is `actual_instance`.
+        state["group"] = max(okta_groups, key=lambda g: g.profile.actual_instance.name)
         state["groups"] = items
         return f"{len(items)} groups"
 
     async def members():
         group = next(g for g in state["groups"] if str(getattr(g.type, "value", g.type)) == "BUILT_IN")
-        items, pages = await collect(client.list_group_users(group.id, limit=100))
-        assert len(items) == truth["users_total"], f"Everyone has {len(items)} members"
+        items, pages = await collect(client.list_group_users, group.id, limit=100)
+        assert len(items) == truth["users"]["total"], f"Everyone has {len(items)} members"
         return f"Everyone: {len(items)} members in {pages} pages"
 
     async def apps():
-        items, pages = await collect(client.list_applications())
-        assert len(items) == truth["apps_total"], f"{len(items)} apps, {truth['apps_total']} expected"
+        items, pages = await collect(client.list_applications)
+        assert len(items) == truth["apps"]["total"], f"{len(items)} apps, {truth['apps_total']} expected"
         state["apps"] = items
         return f"{len(items)} apps"
 
     async def app_users():
         total = 0
         for app in state["apps"]:
-            items, _ = await collect(client.list_application_users(app.id, limit=20))
+            items, _ = await collect(client.list_application_users, app.id, limit=20)
             total += len(items)
-        assert total == truth["app_user_assignments"], f"{total} app users"
+        assert total == truth["app_user_assignments"]["total"], f"{total} app users"
         return f"{total} app-user assignments over {len(state['apps'])} apps"
 
     async def logs():
         items, pages = await collect_bounded_logs()
-        assert len(items) > 0, "no log events"
+        assert pages >= 2, f"expected several pages of log events, got {pages}"
+        uuids = [e.uuid for e in items]
+        assert len(set(uuids)) == len(uuids), "an event was returned twice"
+        published = [e.published for e in items]
+        assert published == sorted(published), "bounded query not in published order"
         return f"{len(items)} log events in {pages} pages"
+
+    async def polling():
+        # A polling query (no `until`) always carries a next link, even on an empty page.
+        from okta.pagination import PaginationHelper
+        since = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 600))
+        data, resp, err = await client.list_log_events(since=since, limit=1000)
+        assert err is None, f"SDK error: {err}"
+        after = PaginationHelper.extract_next_cursor(resp.headers)
+        assert after, "polling query without a next link"
+        data, resp, err = await client.list_log_events(after=after, limit=1000)
+        assert err is None, f"SDK error: {err}"
+        assert data == [] or data is None, f"{len(data)} new events on an idle org"
+        assert PaginationHelper.extract_next_cursor(resp.headers), "empty polling page without next"
+        return "next present on the empty page"
 
     async def collect_bounded_logs():
         now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         since = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 2 * 86400))
-        return await collect(client.list_log_events(since=since, until=now, limit=1000))
+        return await collect(client.list_log_events, since=since, until=now, limit=100)
 
     async def membership():
         group, user = state["group"], state["user"]
         _, resp, err = await client.assign_user_to_group(group.id, user.id)
         assert err is None, f"add: {err}"
-        members, _ = await collect(client.list_group_users(group.id))
+        members, _ = await collect(client.list_group_users, group.id)
         assert any(m.id == user.id for m in members), "user not a member after add"
         _, resp, err = await client.unassign_user_from_group(group.id, user.id)
         assert err is None, f"remove: {err}"
-        members, _ = await collect(client.list_group_users(group.id))
+        members, _ = await collect(client.list_group_users, group.id)
         assert all(m.id != user.id for m in members), "user still a member after remove"
         return f"added and removed {user.id} in {group.id}"
 
     for name, fn in [("list users (paged)", users), ("list groups", groups), ("group members", members),
-                     ("list apps", apps), ("app users", app_users), ("system log", logs),
+                     ("list apps", apps), ("app users", app_users), ("system log (bounded, paged)", logs),
+                     ("system log (polling)", polling),
                      ("add and remove a group member", membership)]:
         await check(name, fn())
     return results

@@ -4,8 +4,9 @@
 //! `org.log` is in persistence order, which is also `published` order in the simulator, so
 //! `since`/`until` become binary searches and cursors are positions in that vector. A cursor
 //! carries the position, the `published` time of the event next to it (to re-anchor by time if
-//! the log was replaced) and the query's lower bound (so `next` links can drop `since`, which is
-//! mutually exclusive with `after`).
+//! the log was replaced) and the query's lower bound (so `next` links can drop `since`, which
+//! Okta's docs call mutually exclusive with `after`; both together are still accepted, see
+//! `list`).
 
 use super::authorize;
 use super::filter::{self, Expr, Field, Lit, Op};
@@ -272,14 +273,11 @@ pub async fn list(
         .map(|s| parse_date("until", s))
         .transpose()?;
     let after = q.non_empty("after");
-    if since.is_some() && after.is_some() {
-        // "`since` and `after` are mutually exclusive and can't be specified simultaneously"
-        // [doc]; the error wording is [unconfirmed].
-        return Err(ApiError::validation(
-            "'after': The after and since parameters are mutually exclusive.",
-            None,
-        ));
-    }
+    // Okta's docs call `since` and `after` mutually exclusive, yet Okta's own example `next`
+    // link carries both, and the official Python SDK's `paginate_all` re-sends the caller's
+    // `since`/`until` with every `after` (okta/pagination.py). Refusing the pair would break
+    // the SDK against real Okta's observable behaviour, so the cursor simply wins for the
+    // position and `since` stays a lower bound.
     if let Some(s) = since
         && s < now - TimeDelta::days(MAX_SINCE_DAYS)
     {
