@@ -360,6 +360,18 @@ impl Org {
                     vec![LogRef::App(a), LogRef::User(u)],
                 );
             }
+        } else if old == UserStatus::Deprovisioned {
+            // Reactivation: direct assignments stay gone, but apps assigned to the user's groups
+            // reach the user again, as group-based assignments do in Okta.
+            let groups = self.users[u as usize].groups.clone();
+            let apps: Vec<AppIdx> = self
+                .live_apps()
+                .filter(|(_, a)| a.groups.keys().any(|g| groups.contains(g)))
+                .map(|(i, _)| i)
+                .collect();
+            for a in apps {
+                self.ensure_app_user(a, u, AssignmentScope::Group, now);
+            }
         }
         Change::Changed
     }
@@ -602,5 +614,77 @@ impl Org {
         if success {
             self.users[u as usize].last_login = Some(now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimConfig;
+
+    fn org_with_group_app() -> (Org, AppIdx, GroupIdx, UserIdx) {
+        let cfg = SimConfig {
+            users: 40,
+            groups: 6,
+            apps: 3,
+            log_days: 0,
+            ..SimConfig::default()
+        };
+        let mut org = crate::generate::generate(&cfg, chrono::Utc::now());
+        let now = chrono::Utc::now();
+        let g = org.create_group("Deploy".into(), None, GroupType::OktaGroup, now);
+        let a = org.create_app("x".into(), "X".into(), "SAML_2_0", now);
+        let u = org
+            .users
+            .iter()
+            .position(|u| u.status == UserStatus::Active)
+            .unwrap() as UserIdx;
+        org.add_member(g, u, now, LogRef::System);
+        org.assign_group_to_app(a, g, 0, now);
+        (org, a, g, u)
+    }
+
+    #[test]
+    fn deactivation_removes_and_reactivation_restores_group_assignments() {
+        let (mut org, a, _, u) = org_with_group_app();
+        let now = chrono::Utc::now();
+        org.assign_user_to_app(a, u, now);
+        assert_eq!(org.apps[a as usize].users[&u].scope, AssignmentScope::User);
+        org.set_user_status(u, UserStatus::Deprovisioned, now);
+        assert!(!org.apps[a as usize].users.contains_key(&u));
+        org.set_user_status(u, UserStatus::Active, now);
+        let au = org.apps[a as usize]
+            .users
+            .get(&u)
+            .expect("group assignment restored");
+        assert_eq!(
+            au.scope,
+            AssignmentScope::Group,
+            "the direct assignment is gone"
+        );
+        assert!(!org.apps[a as usize].direct_users.contains(&u));
+    }
+
+    #[test]
+    fn membership_changes_keep_both_directions_and_derived_assignments() {
+        let (mut org, a, g, u) = org_with_group_app();
+        let now = chrono::Utc::now();
+        let before = org.groups[g as usize].last_membership_updated;
+        assert_eq!(
+            org.remove_member(g, u, now, LogRef::System),
+            Change::Changed
+        );
+        assert!(!org.users[u as usize].groups.contains(&g));
+        assert!(
+            !org.apps[a as usize].users.contains_key(&u),
+            "lost the app with the group"
+        );
+        assert!(org.groups[g as usize].last_membership_updated >= before);
+        assert_eq!(
+            org.remove_member(g, u, now, LogRef::System),
+            Change::Unchanged
+        );
+        let last = org.log.last().unwrap();
+        assert_eq!(last.event_type, "application.user_membership.remove");
     }
 }
