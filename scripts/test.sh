@@ -21,3 +21,4 @@ fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r interop/python/requirements.txt
 cargo build --locked -p okta-sim --bin okta-sim
 "$venv/bin/python" interop/python/test_okta_sdk.py target/debug/okta-sim
+"$venv/bin/python" interop/python/check_app_models.py target/debug/okta-sim

@@ -412,9 +412,18 @@ pub fn generate(config: &SimConfig, now: DateTime<Utc>) -> Org {
     let n_users = org.users.len();
     for a in 0..org.apps.len() {
         let mut groups = BTreeMap::new();
+        // Apps go to team-sized groups, not to the org's largest ones: a group counts only if
+        // it holds at most 2% of the users (or 200 in a small org), so assignments stay near
+        // two per user at any size.
+        let max_group = (n_users / 50).max(n_users.min(200));
         if n_groups > 0 {
             for p in 0..rng.random_range(0..=3u32) {
-                let g = skewed(&mut rng, n_groups) as GroupIdx + 1;
+                let Some(g) = (0..8)
+                    .map(|_| rng.random_range(1..=n_groups) as GroupIdx)
+                    .find(|g| org.groups[*g as usize].members.len() <= max_group)
+                else {
+                    continue;
+                };
                 groups.entry(g).or_insert(AppGroup {
                     priority: p,
                     last_updated: secs_between(&mut rng, org.apps[a].created, now - days(1)),
@@ -424,11 +433,15 @@ pub fn generate(config: &SimConfig, now: DateTime<Utc>) -> Org {
         let direct = if n_users == 0 {
             0
         } else {
-            rng.random_range(0..=(n_users / 50).max(3)).min(n_users)
+            rng.random_range(0..=(n_users / 400).max(n_users.min(20)))
+                .min(n_users)
         };
         let mut direct_users = BTreeSet::new();
         for _ in 0..direct {
-            direct_users.insert(rng.random_range(0..n_users) as UserIdx);
+            let u = rng.random_range(0..n_users);
+            if org.users[u].status != UserStatus::Deprovisioned {
+                direct_users.insert(u as UserIdx);
+            }
         }
         let app_created = org.apps[a].created;
         let mut users = BTreeMap::new();

@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 
+mod app;
+pub use app::app;
+
 fn t(v: DateTime<Utc>) -> Value {
     Value::String(okta_time(v))
 }
@@ -131,61 +134,6 @@ pub fn group(org: &Org, g: &Group, base: &str, stats: bool) -> Value {
 
 fn index_of_group(org: &Org, g: &Group) -> GroupIdx {
     org.group_by_id.get(&g.id).copied().unwrap_or(u32::MAX)
-}
-
-/// An app as `/api/v1/apps` returns it.
-pub fn app(a: &App, base: &str, client: Option<&OAuthClient>) -> Value {
-    let settings = match client {
-        Some(c) => json!({
-            "app": {},
-            "notifications": {"vpn": {"network": {"connection": "DISABLED"}}},
-            "oauthClient": {
-                "application_type": c.application_type,
-                "grant_types": c.grant_types,
-                "response_types": ["token"],
-                "dpop_bound_access_tokens": c.dpop.is_required(),
-            }
-        }),
-        None => {
-            json!({"app": {}, "notifications": {"vpn": {"network": {"connection": "DISABLED"}}}})
-        }
-    };
-    let credentials = match client {
-        Some(c) => json!({
-            "oauthClient": {
-                "autoKeyRotation": true,
-                "client_id": c.client_id,
-                "token_endpoint_auth_method": match c.auth_method {
-                    ClientAuthMethod::PrivateKeyJwt => "private_key_jwt",
-                    ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
-                }
-            }
-        }),
-        None => {
-            json!({"userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"}, "signing": {}})
-        }
-    };
-    json!({
-        "id": a.id,
-        "orn": format!("orn:okta:idp:00o1sim:apps:{}:{}", a.name, a.id),
-        "name": a.name,
-        "label": a.label,
-        "status": a.status.as_str(),
-        "created": t(a.created),
-        "lastUpdated": t(a.last_updated),
-        "accessibility": {"selfService": false, "errorRedirectUrl": null, "loginRedirectUrl": null},
-        "visibility": {"autoSubmitToolbar": false, "hide": {"iOS": false, "web": false}, "appLinks": {a.name.clone(): true}},
-        "features": [],
-        "signOnMode": a.sign_on_mode,
-        "credentials": credentials,
-        "settings": settings,
-        "_links": {
-            "self": {"href": format!("{base}/api/v1/apps/{}", a.id)},
-            "users": {"href": format!("{base}/api/v1/apps/{}/users", a.id)},
-            "groups": {"href": format!("{base}/api/v1/apps/{}/groups", a.id)},
-            "deactivate": {"href": format!("{base}/api/v1/apps/{}/lifecycle/deactivate", a.id)}
-        }
-    })
 }
 
 /// An entry of `/api/v1/apps/{id}/users`; `embed_user` adds `_embedded.user` (`expand=user`).

@@ -93,8 +93,19 @@ pub async fn create(State(state): State<Arc<SimState>>, body: Bytes) -> CtlResul
         .into_iter()
         .find(|m| *m == wanted)
         .ok_or_else(|| CtlError::bad(format!("unknown signOnMode `{wanted}`")))?;
-    // Custom apps get a generated catalog name, as Okta's app wizard does.
-    let name = req.name.unwrap_or_else(|| {
+    // Template-based modes use the template's key name (Okta's SDKs check `template_swa*`);
+    // custom SAML 2.0 and auto-login apps get a generated one, as Okta's app wizard does.
+    let template = match mode {
+        "BASIC_AUTH" => Some("template_basic_auth"),
+        "BOOKMARK" => Some("bookmark"),
+        "BROWSER_PLUGIN" => Some("template_swa"),
+        "OPENID_CONNECT" => Some("oidc_client"),
+        "SAML_1_1" => Some("template_saml_1_1"),
+        "SECURE_PASSWORD_STORE" => Some("template_sps"),
+        "WS_FEDERATION" => Some("template_wsfed"),
+        _ => None,
+    };
+    let name = req.name.or(template.map(String::from)).unwrap_or_else(|| {
         let slug: String = req
             .label
             .to_ascii_lowercase()

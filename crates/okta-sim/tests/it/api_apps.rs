@@ -265,3 +265,108 @@ async fn scopes_and_roles() {
     let (s, _, body) = get(&sim, &gma, &format!("/api/v1/apps/{id}/users")).await;
     assert_eq!((s, error_code(&body)), (403, "E0000006"));
 }
+
+/// The value at a dotted path (`settings.signOn.ssoAcsUrl`), `Null` when absent.
+fn at<'a>(v: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
+    path.split('.').fold(v, |v, k| &v[k])
+}
+
+/// Okta's SDKs pick a typed model by `signOnMode` and refuse an app missing the fields Okta's
+/// spec requires for it (`interop/python/check_app_models.py` runs the Python SDK's models).
+#[tokio::test]
+async fn every_sign_on_mode_renders_its_required_fields() {
+    let sim = start(Some(SimConfig {
+        apps: 25,
+        users: 20,
+        ..SimConfig::small()
+    }))
+    .await;
+    let t = bearer_token(&sim, &ALL_SCOPES);
+    let (s, _, body) = get(&sim, &t, "/api/v1/apps?limit=200").await;
+    assert_eq!(s, 200);
+    let apps = body.as_array().cloned().unwrap_or_default();
+    // Space-separated dotted paths that must be present and non-null.
+    let common = "id name label status orn accessibility.selfService visibility.hide.web \
+        settings.notifications.vpn.network.connection _links.self.href _links.users.href";
+    let by_mode: &[(&str, &str)] = &[
+        (
+            "SAML_2_0",
+            "settings.signOn.ssoAcsUrl settings.signOn.audience settings.signOn.recipient \
+            settings.signOn.destination settings.signOn.idpIssuer \
+            settings.signOn.subjectNameIdTemplate settings.signOn.subjectNameIdFormat \
+            settings.signOn.signatureAlgorithm settings.signOn.digestAlgorithm \
+            settings.signOn.authnContextClassRef settings.signOn.attributeStatements \
+            settings.signOn.responseSigned credentials.signing.kid \
+            credentials.userNameTemplate.template _links.metadata.href",
+        ),
+        (
+            "WS_FEDERATION",
+            "settings.app.wReplyURL settings.app.audienceRestriction \
+            settings.app.authnContextClassRef settings.app.groupValueFormat \
+            settings.app.nameIDFormat settings.app.siteURL settings.app.usernameAttribute \
+            credentials.signing.kid",
+        ),
+        (
+            "OPENID_CONNECT",
+            "settings.oauthClient.grant_types settings.oauthClient.response_types \
+            settings.oauthClient.application_type settings.oauthClient.consent_method \
+            settings.oauthClient.issuer_mode settings.oauthClient.dpop_bound_access_tokens \
+            credentials.oauthClient.client_id credentials.oauthClient.token_endpoint_auth_method",
+        ),
+        (
+            "BROWSER_PLUGIN",
+            "settings.app.url settings.app.buttonField settings.app.passwordField \
+            settings.app.usernameField credentials.scheme",
+        ),
+        (
+            "SECURE_PASSWORD_STORE",
+            "settings.app.url settings.app.passwordField settings.app.usernameField \
+            credentials.scheme",
+        ),
+        ("BOOKMARK", "settings.app.url"),
+        (
+            "BASIC_AUTH",
+            "settings.app.url settings.app.authURL credentials.scheme",
+        ),
+        ("AUTO_LOGIN", "settings.signOn.loginUrl credentials.scheme"),
+        ("SAML_1_1", "settings.signOn credentials.signing.kid"),
+    ];
+    let mut seen = HashSet::new();
+    for app in &apps {
+        let mode = app["signOnMode"].as_str().unwrap_or_default();
+        let required = by_mode
+            .iter()
+            .find(|(m, _)| *m == mode)
+            .map(|(_, r)| *r)
+            .unwrap_or_else(|| panic!("unexpected signOnMode {mode}"));
+        seen.insert(mode.to_string());
+        for path in common.split_whitespace().chain(required.split_whitespace()) {
+            assert!(
+                !at(app, path).is_null(),
+                "{mode} app {} lacks {path}",
+                app["id"]
+            );
+        }
+    }
+    assert_eq!(seen.len(), by_mode.len(), "modes seen: {seen:?}");
+    // The API Services app and an ordinary web app differ where Okta's do.
+    let svc = apps
+        .iter()
+        .find(|a| a["id"] == sim.credentials.client_id.as_str())
+        .expect("service app listed");
+    assert_eq!(at(svc, "settings.oauthClient.application_type"), "service");
+    assert_eq!(
+        at(svc, "settings.oauthClient.grant_types"),
+        &serde_json::json!(["client_credentials"])
+    );
+    let web = apps
+        .iter()
+        .find(|a| a["signOnMode"] == "OPENID_CONNECT" && a["id"] != svc["id"])
+        .expect("a web OIDC app");
+    assert_eq!(at(web, "settings.oauthClient.application_type"), "web");
+    assert!(at(web, "settings.oauthClient.redirect_uris")[0].is_string());
+    // Deterministic: the same app renders identically on a second read.
+    let id = apps[0]["id"].as_str().unwrap_or_default();
+    let (_, _, one) = get(&sim, &t, &format!("/api/v1/apps/{id}")).await;
+    assert_eq!(one, apps[0]);
+}

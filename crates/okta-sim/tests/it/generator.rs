@@ -86,6 +86,13 @@ fn org_is_realistic() {
             assert!(org.users[m as usize].groups.contains(&(gi as u32)));
         }
     }
+    // Deactivated users hold no app assignments, and every direct assignment is listed.
+    for a in &org.apps {
+        for u in a.users.keys() {
+            assert_ne!(org.users[*u as usize].status, UserStatus::Deprovisioned);
+        }
+        assert!(a.direct_users.iter().all(|u| a.users.contains_key(u)));
+    }
     // Logs are in order and carry SSO successes and failures.
     assert!(org.log.windows(2).all(|w| w[0].published <= w[1].published));
     assert!(
