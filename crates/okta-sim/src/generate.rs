@@ -541,7 +541,7 @@ fn generate_log(config: &SimConfig, org: &mut Org, rng: &mut StdRng, now: DateTi
             (
                 "user.authentication.sso",
                 if ok { "SUCCESS" } else { "FAILURE" },
-                (!ok).then_some("INVALID_CREDENTIALS"),
+                (!ok).then_some("INVALID_CREDENTIALS".into()),
                 LogRef::User(u),
                 vec![LogRef::App(*app), LogRef::AppUser(*app, u)],
             )

@@ -327,7 +327,7 @@ pub struct LogEvent {
     /// Outcome result (`SUCCESS`, `FAILURE`, `CHALLENGE`, …).
     pub result: &'static str,
     /// Outcome reason, if any.
-    pub reason: Option<&'static str>,
+    pub reason: Option<std::borrow::Cow<'static, str>>,
     /// Actor.
     pub actor: LogRef,
     /// Targets.

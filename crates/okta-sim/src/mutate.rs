@@ -39,6 +39,23 @@ impl Org {
         });
     }
 
+    /// Appends a System Log event with an explicit outcome (`FAILURE`, `CHALLENGE`, …).
+    pub fn log_outcome(
+        &mut self,
+        now: DateTime<Utc>,
+        event_type: &'static str,
+        actor: LogRef,
+        targets: Vec<LogRef>,
+        result: &'static str,
+        reason: Option<std::borrow::Cow<'static, str>>,
+    ) {
+        self.log_event(now, event_type, actor, targets);
+        if let Some(last) = self.log.last_mut() {
+            last.result = result;
+            last.reason = reason;
+        }
+    }
+
     /// Adds user `u` to group `g`. Writes `group.user_membership.add`.
     pub fn add_member(
         &mut self,
@@ -606,7 +623,7 @@ impl Org {
             published,
             event_type: "user.authentication.sso",
             result: if success { "SUCCESS" } else { "FAILURE" },
-            reason: (!success).then_some("INVALID_CREDENTIALS"),
+            reason: (!success).then_some("INVALID_CREDENTIALS".into()),
             actor: LogRef::User(u),
             targets: vec![LogRef::App(a), LogRef::AppUser(a, u)],
             ip: [10, rng.random(), rng.random(), rng.random_range(1..255)],

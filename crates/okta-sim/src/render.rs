@@ -303,7 +303,9 @@ pub fn display_message(event_type: &str) -> &'static str {
         "user.account.update_profile" => "Update user profile for Okta",
         "user.account.lock" => "Max sign in attempts exceeded",
         "user.account.unlock" => "Unlock user account",
-        "app.oauth2.token.grant" => "OAuth2 access token is granted",
+        "app.oauth2.token.grant" | "app.oauth2.token.grant.access_token" => {
+            "OAuth2 access token is granted"
+        }
         _ => "Okta event",
     }
 }

@@ -123,7 +123,7 @@ fn matches_cmp(org: &Org, e: &LogEvent, attr: &str, op: Op, lit: &Lit) -> bool {
         "uuid" => s(&e.uuid.to_string()),
         "version" => Some(Cow::Borrowed("0")),
         "outcome.result" => Some(Cow::Borrowed(e.result)),
-        "outcome.reason" => e.reason.map(Cow::Borrowed),
+        "outcome.reason" => e.reason.as_deref().map(Cow::Borrowed),
         "client.ipAddress" => Some(Cow::Owned(render::log_ip(e))),
         "transaction.type" => Some(Cow::Borrowed("WEB")),
         "transaction.id" => s(e.uuid.simple().to_string().get(..20).unwrap_or_default()),

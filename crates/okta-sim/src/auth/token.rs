@@ -120,7 +120,46 @@ fn issue(
     let origin = dpop::request_origin(state, headers);
     let token_url = format!("{origin}{}", uri.path());
     let client = authenticate_client(state, headers, &params, &token_url)?;
+    let result = issue_for_client(state, uri, headers, &params, grant_type, &client);
+    log_grant(state, &client.client_id, &result);
+    result
+}
 
+/// The System Log event of a token request by a known client (`app.oauth2.token.grant.access_token`):
+/// SUCCESS, CHALLENGE for the `use_dpop_nonce` round trip (Okta logs it so since 2025.04,
+/// reference 2.3; FAILURE before), FAILURE with the error description otherwise. Failures that
+/// happen before the client is identified are not attributed to any app.
+fn log_grant(state: &SimState, client_id: &str, result: &Result<Response, OAuthError>) {
+    let (outcome, reason) = match result {
+        Ok(_) => ("SUCCESS", None),
+        Err(e) if e.error == "use_dpop_nonce" => ("CHALLENGE", Some(e.description.clone())),
+        Err(e) => ("FAILURE", Some(e.description.clone())),
+    };
+    let now = state.clock.now();
+    let mut org = state.org.write();
+    let targets = org
+        .find_app(client_id)
+        .map(|a| vec![crate::model::LogRef::App(a)])
+        .unwrap_or_default();
+    org.log_outcome(
+        now,
+        "app.oauth2.token.grant.access_token",
+        crate::model::LogRef::Client(client_id.to_string()),
+        targets,
+        outcome,
+        reason.map(Into::into),
+    );
+}
+
+fn issue_for_client(
+    state: &SimState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    params: &Params,
+    grant_type: &str,
+    client: &crate::model::OAuthClient,
+) -> Result<Response, OAuthError> {
+    let param = |name: &str| params.get(name).map(String::as_str);
     if !client.grant_types.iter().any(|g| g == grant_type) {
         let configured = client.grant_types.join(", ");
         return Err(if KNOWN_GRANTS.contains(&grant_type) {
@@ -152,7 +191,7 @@ fn issue(
     let granted = scopes::check(param("scope"), &client.scopes)?;
 
     let htu = dpop::request_htu(state, headers, uri.path());
-    let jkt = check_dpop(state, headers, &client, &htu)?;
+    let jkt = check_dpop(state, headers, client, &htu)?;
     let now = state.clock.now();
     let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
     let bound = jkt.is_some();

@@ -355,3 +355,44 @@ async fn dpop_optional_app_issues_bearer_tokens() {
         "'htm' claim in the DPoP proof JWT is invalid.",
     );
 }
+
+/// Token requests land in the System Log: the nonce round trip as CHALLENGE (not FAILURE,
+/// reference 2.3), a refused request as FAILURE with its reason, a grant as SUCCESS.
+#[tokio::test]
+async fn token_requests_are_logged_with_their_outcome() {
+    let sim = start().await;
+    let client_id = sim.credentials.client_id.clone();
+    let grants = |sim: &RunningSim| -> Vec<(String, Option<String>)> {
+        let org = sim.state.org.read();
+        org.log
+            .iter()
+            .filter(|e| e.event_type == "app.oauth2.token.grant.access_token")
+            .filter(|e| matches!(&e.actor, okta_sim::model::LogRef::Client(c) if *c == client_id))
+            .map(|e| {
+                (
+                    e.result.to_string(),
+                    e.reason.as_deref().map(str::to_string),
+                )
+            })
+            .collect()
+    };
+    let key = dpop_key();
+    let r = send(&sim, &token_proof(&sim, &key, None)).await;
+    let nonce = r.header("dpop-nonce").expect("dpop-nonce");
+    let r = send(&sim, &token_proof(&sim, &key, Some(&nonce))).await;
+    assert_eq!(r.status, 200);
+    let outcomes: Vec<String> = grants(&sim).into_iter().map(|(o, _)| o).collect();
+    assert_eq!(outcomes, ["CHALLENGE", "SUCCESS"]);
+    // A scope the app was not granted: a FAILURE naming why.
+    let r = token_request(
+        &sim,
+        &assertion(&sim),
+        "okta.users.manage",
+        Some(&token_proof(&sim, &key, Some(&nonce))),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let last = grants(&sim).pop().expect("logged");
+    assert_eq!(last.0, "FAILURE");
+    assert_eq!(last.1.as_deref(), Some(r.description()));
+}
