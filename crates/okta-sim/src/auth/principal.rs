@@ -20,6 +20,8 @@ pub struct Principal {
     pub scopes: BTreeSet<String>,
     /// Admin roles of the client (read at request time, as Okta evaluates roles per call).
     pub roles: BTreeSet<String>,
+    /// The token is DPoP-bound (challenges then use the `DPoP` scheme).
+    pub dpop_bound: bool,
 }
 
 /// Which admin permission an endpoint needs.
@@ -77,11 +79,17 @@ impl Principal {
             return Ok(());
         }
         let realm = base.replacen("https://", "http://", 1);
+        // The challenge uses the scheme of the presented token (RFC 9449 section 7.1).
+        let scheme = if self.dpop_bound {
+            "DPoP algs=\"RS256 RS384 RS512 ES256 ES384 ES512\","
+        } else {
+            "Bearer"
+        };
         Err(ApiError::new("E0000006", "You do not have permission to perform the requested action")
             .with_header(
                 header::WWW_AUTHENTICATE,
                 format!(
-                    "Bearer authorization_uri=\"{realm}/oauth2/v1/authorize\", realm=\"{realm}\", scope=\"{scope}\", error=\"insufficient_scope\", error_description=\"The access token provided does not contain the required scopes.\", resource=\"{resource}\""
+                    "{scheme} authorization_uri=\"{realm}/oauth2/v1/authorize\", realm=\"{realm}\", scope=\"{scope}\", error=\"insufficient_scope\", error_description=\"The access token provided does not contain the required scopes.\", resource=\"{resource}\""
                 ),
             ))
     }
@@ -215,6 +223,7 @@ pub fn check(parts: &Parts, state: &SimState) -> Result<Principal, Rejection> {
         .map(|c| c.roles.clone())
         .unwrap_or_default();
     Ok(Principal {
+        dpop_bound: issued.jkt.is_some(),
         client_id: issued.client_id,
         scopes: issued.scopes,
         roles,

@@ -291,3 +291,21 @@ async fn expired_revoked_and_unknown_tokens() {
     let r = api_get(&sim, USERS, &format!("Bearer {bearer}"), &[]).await;
     assert_eq!(r.status, 401);
 }
+
+/// A DPoP-bound token without the endpoint's scope: 403 with an `insufficient_scope`
+/// challenge in the token's own scheme (RFC 9449 section 7.1), naming the missing scope.
+#[tokio::test]
+async fn insufficient_scope_challenge_uses_the_dpop_scheme() {
+    let sim = common::start(None).await;
+    let (token, key) = dpop_token(&sim, "okta.users.read").await;
+    let url = format!("{}/api/v1/groups", sim.base_url);
+    let p = resource_proof(&sim, &key, "GET", &url, &token);
+    let r = api_get(&sim, "/api/v1/groups", &format!("DPoP {token}"), &[&p]).await;
+    assert_dpop_refusal(
+        &r,
+        403,
+        "insufficient_scope",
+        "The access token provided does not contain the required scopes.",
+    );
+    assert!(www_authenticate(&r).contains("scope=\"okta.groups.read\""));
+}
