@@ -64,9 +64,16 @@ struct Inner {
     base: Url,
     token_url: Url,
     scopes: String,
+    tokens: TokenCache,
+    shared: Arc<Shared>,
+}
+
+/// What every client of one connection shares, including those made by
+/// [`OktaClient::with_scopes`]: the HTTP client, rate-limit state, DPoP key
+/// and server nonces.
+struct Shared {
     transport: Transport,
     governor: Governor,
-    tokens: TokenCache,
     dpop: DpopKey,
     nonces: DpopNonces,
 }
@@ -98,19 +105,44 @@ impl OktaClient {
         let transport = Transport::new(config.transport.clone())?;
         let governor = Governor::new(config.transport.concurrency);
         let scopes = config.scopes.join(" ");
+        let shared = Arc::new(Shared {
+            transport,
+            governor,
+            dpop: DpopKey::generate()?,
+            nonces: DpopNonces::default(),
+        });
         Ok(OktaClient {
             inner: Arc::new(Inner {
                 base,
                 token_url,
                 scopes,
-                transport,
-                governor,
                 tokens: TokenCache::default(),
-                dpop: DpopKey::generate()?,
-                nonces: DpopNonces::default(),
+                shared,
                 config,
             }),
         })
+    }
+
+    /// A client for the same org and app that asks for `scopes` instead. It
+    /// has its own token cache but shares the HTTP client, rate-limit state,
+    /// DPoP key and nonces with `self`, so it adds no nonce round trip once
+    /// one is known. Used to test scopes one at a time (`steward doctor`).
+    pub fn with_scopes<S: AsRef<str>>(&self, scopes: &[S]) -> OktaClient {
+        let i = &self.inner;
+        let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
+        OktaClient {
+            inner: Arc::new(Inner {
+                config: OktaConfig {
+                    scopes: scopes.clone(),
+                    ..i.config.clone()
+                },
+                base: i.base.clone(),
+                token_url: i.token_url.clone(),
+                scopes: scopes.join(" "),
+                tokens: TokenCache::default(),
+                shared: Arc::clone(&i.shared),
+            }),
+        }
     }
 
     /// The configuration.
@@ -120,24 +152,25 @@ impl OktaClient {
 
     /// The DPoP key's thumbprint (`cnf.jkt` of this connection's tokens).
     pub fn dpop_thumbprint(&self) -> String {
-        self.inner.dpop.thumbprint()
+        self.inner.shared.dpop.thumbprint()
     }
 
     /// The current token, fetching one if needed (single flight).
     pub async fn token(&self) -> Result<Arc<Token>, OktaError> {
         let i = &self.inner;
+        let sh = &i.shared;
         i.tokens
             .get_or_fetch(|| async {
                 fetch_token(&GrantContext {
-                    transport: &i.transport,
-                    governor: &i.governor,
+                    transport: &sh.transport,
+                    governor: &sh.governor,
                     token_url: &i.token_url,
                     client_id: &i.config.client_id,
                     key: i.config.key.key(),
                     scopes: &i.scopes,
                     mode: i.config.dpop,
-                    dpop: &i.dpop,
-                    nonces: &i.nonces,
+                    dpop: &sh.dpop,
+                    nonces: &sh.nonces,
                 })
                 .await
             })
@@ -172,6 +205,20 @@ impl OktaClient {
         self.request_url(method, url, body).await
     }
 
+    /// Like [`OktaClient::request`] (same token, DPoP, retries and rate-limit
+    /// handling) but returns the final response whatever its status, for
+    /// callers that show Okta's error body (`steward api`). Errors are only
+    /// those that leave no response: token, transport, configuration.
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<Response, OktaError> {
+        let url = self.resolve(path_and_query)?;
+        self.execute(method, url, body, true).await
+    }
+
     /// `GET` and parse JSON.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
@@ -188,14 +235,27 @@ impl OktaClient {
         url: Url,
         body: Option<&Value>,
     ) -> Result<Response, OktaError> {
-        let i = &self.inner;
-        let opts = i.transport.options();
+        self.execute(method, url, body, false).await
+    }
+
+    /// The request loop. With `raw`, a final non-2xx response is returned
+    /// as `Ok` instead of being mapped to an [`OktaError`].
+    async fn execute(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        raw: bool,
+    ) -> Result<Response, OktaError> {
+        let i = &*self.inner;
+        let sh = &*i.shared;
+        let opts = sh.transport.options();
         let bucket = bucket_for(&method, url.path());
         let idempotent = is_idempotent(&method);
         let (mut attempt, mut nonce_retry_used, mut token_retry_used) = (0u32, false, false);
         loop {
             let token = self.token().await?;
-            let mut req = i
+            let mut req = sh
                 .transport
                 .request(method.clone(), url.clone())
                 .header(reqwest::header::ACCEPT, "application/json");
@@ -214,8 +274,8 @@ impl OktaClient {
             req = req.header(AUTHORIZATION, auth);
             if token.token_type == TokenType::Dpop {
                 // A new proof (new jti) for every attempt (reference 2.2, 7).
-                let nonce = i.nonces.resource_nonce();
-                let proof = i.dpop.proof(
+                let nonce = sh.nonces.resource_nonce();
+                let proof = sh.dpop.proof(
                     method.as_str(),
                     &url,
                     nonce.as_deref(),
@@ -224,8 +284,8 @@ impl OktaClient {
                 )?;
                 req = req.header("DPoP", proof.jwt);
             }
-            let permit = i.governor.acquire(bucket).await?;
-            let result = i.transport.execute(req).await;
+            let permit = sh.governor.acquire(bucket).await?;
+            let result = sh.transport.execute(req).await;
             drop(permit);
             let resp = match result {
                 Ok(r) => r,
@@ -239,14 +299,14 @@ impl OktaClient {
                 }
                 Err(e) => return Err(e),
             };
-            i.governor.observe(bucket, &resp.headers);
+            sh.governor.observe(bucket, &resp.headers);
             let status = resp.status;
             if status.is_success() {
                 return Ok(resp);
             }
             let nonce = resp.header("dpop-nonce").map(str::to_owned);
             if let Some(n) = &nonce {
-                i.nonces.set_resource_nonce(n);
+                sh.nonces.set_resource_nonce(n);
             }
             if matches!(status, StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED)
                 && nonce.is_some()
@@ -277,12 +337,18 @@ impl OktaClient {
                     attempt += 1;
                     continue;
                 }
+                if raw {
+                    return Ok(resp);
+                }
                 return Err(OktaError::RateLimited { retry_after: wait });
             }
             if status.is_server_error() && idempotent && attempt < opts.max_retries {
                 tokio::time::sleep(backoff(attempt, opts.backoff_base, opts.backoff_max)).await;
                 attempt += 1;
                 continue;
+            }
+            if raw {
+                return Ok(resp);
             }
             if status.is_redirection() {
                 return Err(OktaError::Redirect {
@@ -309,6 +375,49 @@ impl OktaClient {
     ) -> Result<(), OktaError> {
         let path = member_path(group_id, user_id)?;
         self.request(Method::DELETE, &path, None).await.map(|_| ())
+    }
+}
+
+/// An unauthenticated `GET` of a public document of the org, such as
+/// `/.well-known/okta-organization`, which confirms that a domain really
+/// fronts an Okta org (reference 8). Retries connection errors, 5xx and 429
+/// like API calls do, never follows redirects, and returns the final response
+/// whatever its status.
+pub async fn fetch_public(
+    domain: &OktaDomain,
+    path: &str,
+    options: &TransportOptions,
+) -> Result<Response, OktaError> {
+    if !path.starts_with('/') {
+        return Err(OktaError::Config(format!("path must start with /: {path}")));
+    }
+    let url = Url::parse(&format!("{}{path}", domain.base_url()))
+        .map_err(|e| OktaError::Config(format!("bad path {path}: {e}")))?;
+    let transport = Transport::new(options.clone())?;
+    let mut attempt = 0u32;
+    loop {
+        let req = transport
+            .request(Method::GET, url.clone())
+            .header(reqwest::header::ACCEPT, "application/json");
+        let step = backoff(attempt, options.backoff_base, options.backoff_max);
+        match transport.execute(req).await {
+            Err(OktaError::Transport { .. }) if attempt < options.max_retries => {
+                tokio::time::sleep(step).await;
+            }
+            Err(e) => return Err(e),
+            Ok(resp) => {
+                let limited = resp.status == StatusCode::TOO_MANY_REQUESTS;
+                if !(limited || resp.status.is_server_error()) || attempt >= options.max_retries {
+                    return Ok(resp);
+                }
+                let wait = limited
+                    .then(|| rate_limit_wait(&resp.headers, options.max_rate_limit_wait))
+                    .flatten()
+                    .unwrap_or(step);
+                tokio::time::sleep(wait).await;
+            }
+        }
+        attempt += 1;
     }
 }
 

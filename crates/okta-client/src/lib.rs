@@ -36,7 +36,9 @@ pub mod models;
 pub mod pagination;
 pub mod transport;
 
-pub use client::{DEFAULT_SCOPES, OktaClient, OktaConfig};
+pub use client::{DEFAULT_SCOPES, OktaClient, OktaConfig, fetch_public};
 pub use error::OktaError;
 pub use inputs::{ClientId, DpopMode, Field, InputError, OktaDomain, PrivateKeyInput};
+/// HTTP methods and status codes, re-exported so callers need no reqwest dependency.
+pub use reqwest::{Method, StatusCode};
 pub use transport::{Response, TransportOptions};

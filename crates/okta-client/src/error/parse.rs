@@ -49,6 +49,7 @@ pub(crate) fn token_error(status: StatusCode, body: &[u8]) -> OktaError {
         "invalid_client"
             if dl.contains("expired")
                 || dl.contains("future")
+                || dl.contains("issued before")
                 || dl.contains("audience")
                 || dl.contains("already been used")
                 || dl.contains("'exp'") =>
@@ -211,6 +212,15 @@ mod tests {
                 401,
                 "invalid_client",
                 "The client_assertion token is expired."
+            ),
+            OktaError::AssertionRejected { .. }
+        ));
+        // Catalog text for an `iat` in the future: no "future" in it.
+        assert!(matches!(
+            tok(
+                401,
+                "invalid_client",
+                "The client_assertion token must be issued before the current time."
             ),
             OktaError::AssertionRejected { .. }
         ));
