@@ -190,6 +190,10 @@ impl OktaClient {
                 url: url.to_string(),
             });
         }
+        // Send the path in the same canonical form the DPoP `htu` uses.
+        let mut url = url;
+        let canonical = crate::auth::canonical_path(url.path());
+        url.set_path(&canonical);
         Ok(url)
     }
 

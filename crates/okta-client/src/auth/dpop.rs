@@ -3,7 +3,6 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 use steward_jose::{Alg, PrivateKey, jws, sha256_b64url};
 use url::Url;
@@ -100,17 +99,55 @@ impl DpopKey {
 /// The `htu` claim for `url`: scheme, host, port (only if not the default)
 /// and path, without query or fragment (RFC 9449 section 4.2).
 ///
-/// The path is percent-**decoded**: Okta compares `htu` against the decoded
-/// request path, so `/api/v1/users/a%40b.com` must be sent as
-/// `/api/v1/users/a@b.com` or Okta answers "'htu' claim in the DPoP proof JWT
-/// is invalid" (reference 2.2; okta-sdk-python#541, okta-sdk-nodejs#521).
+/// The path is the request's canonical path (see [`canonical_path`]): Okta
+/// compares `htu` against the percent-decoded request path, so a proof for
+/// `/api/v1/users/a%40b.com` with the encoded form fails with "'htu' claim in
+/// the DPoP proof JWT is invalid" (reference 2.2; okta-sdk-python#541,
+/// okta-sdk-nodejs#521). Sending the request itself with the same canonical
+/// path keeps `htu` equal to the request URI byte for byte, which is what a
+/// strict RFC 9449 server compares (RFC 9449 section 4.3, RFC 3986 section 6.2).
 pub fn htu(url: &Url) -> String {
-    let path = percent_decode_str(url.path()).decode_utf8_lossy();
+    let path = canonical_path(url.path());
     let host = url.host_str().unwrap_or_default();
     match url.port() {
         Some(p) => format!("{}://{host}:{p}{path}", url.scheme()),
         None => format!("{}://{host}{path}", url.scheme()),
     }
+}
+
+/// Decodes the percent-escapes in `path` whose character may stand unescaped in
+/// a path segment (RFC 3986 `pchar`: unreserved, sub-delims, `:` and `@`), and
+/// keeps every other escape (`%2F`, `%3F`, `%25`, non-ASCII bytes…) as it is,
+/// upper-cased. Both readings of the path — Okta's decoded one and a strict
+/// server's literal one — then agree.
+pub fn canonical_path(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            let c = (h << 4 | l) as char;
+            if c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@".contains(c) {
+                out.push(c);
+            } else {
+                out.push('%');
+                out.push(bytes[i + 1].to_ascii_uppercase() as char);
+                out.push(bytes[i + 2].to_ascii_uppercase() as char);
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i] as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// Server-supplied DPoP nonces. The token endpoint's and the resource
@@ -177,6 +214,20 @@ mod tests {
             "http://127.0.0.1:8080/api/v1/users/a@b.com"
         );
         assert_eq!(htu(&url("HTTPS://ACME.okta.com")), "https://acme.okta.com/");
+        // Escapes of characters that must stay escaped in a path are kept.
+        assert_eq!(
+            htu(&url(
+                "https://acme.okta.com/api/v1/users/a%2fb%3Fc%25d%C3%A9"
+            )),
+            "https://acme.okta.com/api/v1/users/a%2Fb%3Fc%25d%C3%A9"
+        );
+    }
+
+    #[test]
+    fn canonical_path_decodes_only_what_a_path_may_hold() {
+        assert_eq!(canonical_path("/a%40b%2Ec%7E"), "/a@b.c~");
+        assert_eq!(canonical_path("/x%2f%20y%"), "/x%2F%20y%");
+        assert_eq!(canonical_path("/%4"), "/%4");
     }
 
     #[test]

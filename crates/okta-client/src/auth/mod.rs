@@ -8,7 +8,7 @@ mod grant;
 mod token;
 
 pub use assertion::{CLIENT_ASSERTION_TYPE, ClientAssertion};
-pub use dpop::{DpopKey, DpopNonces, DpopProof, htu};
+pub use dpop::{DpopKey, DpopNonces, DpopProof, canonical_path, htu};
 pub(crate) use grant::{GrantContext, fetch_token};
 pub use token::{AccessToken, Token, TokenCache, TokenType};
 

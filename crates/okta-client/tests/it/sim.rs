@@ -82,3 +82,30 @@ async fn fifty_concurrent_calls_one_token() {
         "no DPoP jti sent twice"
     );
 }
+
+/// A user looked up by login, with the `@` percent-encoded by the caller: the request goes
+/// out with the canonical path and the proof's `htu` matches it, so a DPoP-bound call
+/// succeeds (the failure okta-sdk-python#541 reports against real Okta).
+#[tokio::test]
+async fn login_with_at_sign_over_dpop() {
+    let sim = sim(okta_sim::DpopMode::Required).await;
+    let c = client(&sim, DpopMode::Auto);
+    let login = {
+        let org = sim.state.org.read();
+        org.users
+            .iter()
+            .find(|u| !u.deleted)
+            .expect("a user")
+            .profile
+            .login
+            .clone()
+    };
+    let encoded = login.replace('@', "%40");
+    let user: Value = c
+        .get_json(&format!("/api/v1/users/{encoded}"))
+        .await
+        .expect("user by login");
+    assert_eq!(user["profile"]["login"], login.as_str());
+    let last = sim.state.requests.since(0).pop().expect("request");
+    assert!(last.uri.contains(&login), "sent as {}", last.uri);
+}
