@@ -45,6 +45,9 @@ fn malformed_domains() {
             matches!(e, DomainPort { port: 8443 })
         }),
         ("10.0.0.1", |e| matches!(e, DomainIpLiteral)),
+        // Found by the fuzzer: numeric labels with trailing dots read as an IPv4 address.
+        ("01.00..#1", |e| matches!(e, DomainIpLiteral)),
+        ("company.okta.123", |e| matches!(e, DomainMalformed { .. })),
         ("https://[2001:db8::1]/", |e| matches!(e, DomainIpLiteral)),
         ("localhost", |e| matches!(e, DomainLoopback { .. })),
         ("127.0.0.1:8080", |e| matches!(e, DomainLoopback { .. })),

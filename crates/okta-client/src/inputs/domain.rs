@@ -126,6 +126,20 @@ impl OktaDomain {
         if domain.parse::<IpAddr>().is_ok() {
             return Err(InputError::DomainIpLiteral);
         }
+        // A name whose last label is all digits is an IPv4 address in disguise to URL parsers
+        // (`01.00.` becomes 0.1.0.0 once the trailing dot goes), and no real TLD is numeric
+        // (RFC 3696 section 2). Refuse it rather than connect to an address.
+        if domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| !tld.is_empty() && tld.bytes().all(|b| b.is_ascii_digit()))
+            || !matches!(
+                Url::parse(&format!("https://{domain}/")).ok().as_ref().and_then(Url::host),
+                Some(Host::Domain(d)) if d == domain
+            )
+        {
+            return Err(InputError::DomainIpLiteral);
+        }
         if scheme.as_deref() == Some("http") {
             return Err(InputError::DomainScheme {
                 scheme: "http".to_owned(),
