@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use okta_sim::config::{DpopMode, SimConfig};
+use okta_sim::config::{DpopMode, MissingRoleBehaviour, SimConfig};
 use okta_sim::ratelimit::RateLimitConfig;
 use okta_sim::{RunningSim, ServeOptions};
 use std::net::SocketAddr;
@@ -48,6 +48,10 @@ struct Args {
     /// Run rate-limit windows this many times faster (same counts, shorter windows).
     #[arg(long, default_value_t = 1.0)]
     time_compression: f64,
+    /// What list endpoints answer without the admin role: `okta` (200 [] on /users and /apps,
+    /// 403 E0000006 elsewhere, as reported of real Okta) or `forbidden` (403 everywhere).
+    #[arg(long, default_value = "okta", value_parser = parse_missing_role)]
+    missing_role: MissingRoleBehaviour,
     /// Serve HTTPS with a generated self-signed certificate.
     #[arg(long)]
     tls: bool,
@@ -58,6 +62,14 @@ struct Args {
 
 fn parse_dpop(s: &str) -> Result<DpopMode, String> {
     DpopMode::parse(s).ok_or_else(|| format!("`{s}`: use `required` or `optional`"))
+}
+
+fn parse_missing_role(s: &str) -> Result<MissingRoleBehaviour, String> {
+    match s {
+        "okta" => Ok(MissingRoleBehaviour::OktaLike),
+        "forbidden" => Ok(MissingRoleBehaviour::AlwaysForbidden),
+        _ => Err(format!("`{s}`: use `okta` or `forbidden`")),
+    }
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -93,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
         log_events_per_day: args.log_events_per_day,
         dpop: args.dpop,
         rate_limits,
+        missing_role: args.missing_role,
         ..SimConfig::default()
     };
     if let Some(s) = &args.scopes {
