@@ -14,6 +14,7 @@ use crate::auth::{
 };
 use crate::error::{OktaError, api_error, www_authenticate_param};
 use crate::inputs::{ClientId, DpopMode, OktaDomain, PrivateKeyInput};
+use crate::stats::{ClientStats, Counters};
 use crate::transport::governor::{Governor, bucket_for};
 use crate::transport::retry::{backoff, is_idempotent, rate_limit_wait};
 use crate::transport::{Response, Transport, TransportOptions};
@@ -76,6 +77,7 @@ struct Shared {
     governor: Governor,
     dpop: DpopKey,
     nonces: DpopNonces,
+    counters: Counters,
 }
 
 /// A client for one Okta org. Cheap to clone; clones share the token cache,
@@ -110,6 +112,7 @@ impl OktaClient {
             governor,
             dpop: DpopKey::generate()?,
             nonces: DpopNonces::default(),
+            counters: Counters::default(),
         });
         Ok(OktaClient {
             inner: Arc::new(Inner {
@@ -153,6 +156,13 @@ impl OktaClient {
     /// The DPoP key's thumbprint (`cnf.jkt` of this connection's tokens).
     pub fn dpop_thumbprint(&self) -> String {
         self.inner.shared.dpop.thumbprint()
+    }
+
+    /// The request counters of this connection so far (shared by all clones and
+    /// by clients made with [`OktaClient::with_scopes`]). Take one snapshot
+    /// before some work and one after, and use [`ClientStats::since`].
+    pub fn stats(&self) -> ClientStats {
+        self.inner.shared.counters.snapshot()
     }
 
     /// The current token, fetching one if needed (single flight).
@@ -251,6 +261,20 @@ impl OktaClient {
         body: Option<&Value>,
         raw: bool,
     ) -> Result<Response, OktaError> {
+        let result = self.execute_inner(method, url, body, raw).await;
+        if result.is_err() {
+            self.inner.shared.counters.error();
+        }
+        result
+    }
+
+    async fn execute_inner(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        raw: bool,
+    ) -> Result<Response, OktaError> {
         let i = &*self.inner;
         let sh = &*i.shared;
         let opts = sh.transport.options();
@@ -289,6 +313,8 @@ impl OktaClient {
                 req = req.header("DPoP", proof.jwt);
             }
             let permit = sh.governor.acquire(bucket).await?;
+            sh.counters.waited(permit.paced());
+            sh.counters.request();
             let result = sh.transport.execute(req).await;
             drop(permit);
             let resp = match result {
@@ -297,6 +323,7 @@ impl OktaClient {
                     if idempotent && attempt < opts.max_retries =>
                 {
                     tracing::warn!(error = %e, attempt, "request failed; retrying");
+                    sh.counters.retry();
                     tokio::time::sleep(backoff(attempt, opts.backoff_base, opts.backoff_max)).await;
                     attempt += 1;
                     continue;
@@ -318,6 +345,7 @@ impl OktaClient {
                 && is_use_dpop_nonce(&resp)
             {
                 nonce_retry_used = true;
+                sh.counters.retry();
                 continue;
             }
             if status == StatusCode::UNAUTHORIZED && !token_retry_used {
@@ -325,9 +353,11 @@ impl OktaClient {
                 tracing::debug!("401 from Okta; refreshing the token once");
                 i.tokens.invalidate(&token).await;
                 token_retry_used = true;
+                sh.counters.retry();
                 continue;
             }
             if status == StatusCode::TOO_MANY_REQUESTS {
+                sh.counters.rate_limited();
                 let wait = rate_limit_wait(&resp.headers, opts.max_rate_limit_wait);
                 if attempt < opts.max_retries {
                     let wait = wait
@@ -337,6 +367,8 @@ impl OktaClient {
                         wait_ms = wait.as_millis() as u64,
                         "rate limited by Okta"
                     );
+                    sh.counters.waited(wait);
+                    sh.counters.retry();
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                     continue;
@@ -347,6 +379,7 @@ impl OktaClient {
                 return Err(OktaError::RateLimited { retry_after: wait });
             }
             if status.is_server_error() && idempotent && attempt < opts.max_retries {
+                sh.counters.retry();
                 tokio::time::sleep(backoff(attempt, opts.backoff_base, opts.backoff_max)).await;
                 attempt += 1;
                 continue;

@@ -17,6 +17,7 @@
 //!   `use_dpop_nonce` or a `401`, and maps errors to [`OktaError`].
 //! * [`pagination`], [`models`], [`logs`]: `Link`-header paging, typed objects
 //!   and the System Log poller.
+//! * [`stats`]: request, 429, retry and wait counters ([`OktaClient::stats`]).
 //!
 //! # Secrets
 //!
@@ -34,6 +35,7 @@ pub mod inputs;
 pub mod logs;
 pub mod models;
 pub mod pagination;
+pub mod stats;
 pub mod transport;
 
 pub use client::{DEFAULT_SCOPES, OktaClient, OktaConfig, fetch_public};
@@ -41,4 +43,5 @@ pub use error::OktaError;
 pub use inputs::{ClientId, DpopMode, Field, InputError, OktaDomain, PrivateKeyInput};
 /// HTTP methods and status codes, re-exported so callers need no reqwest dependency.
 pub use reqwest::{Method, StatusCode};
+pub use stats::ClientStats;
 pub use transport::{Response, TransportOptions};

@@ -48,6 +48,9 @@ fn malformed_domains() {
         // Found by the fuzzer: numeric labels with trailing dots read as an IPv4 address.
         ("01.00..#1", |e| matches!(e, DomainIpLiteral)),
         ("company.okta.123", |e| matches!(e, DomainMalformed { .. })),
+        ("acme..okta.com", |e| matches!(e, DomainMalformed { .. })),
+        ("ac,me.okta.com", |e| matches!(e, DomainMalformed { .. })),
+        ("-acme.example.com", |e| matches!(e, DomainMalformed { .. })),
         ("https://[2001:db8::1]/", |e| matches!(e, DomainIpLiteral)),
         ("localhost", |e| matches!(e, DomainLoopback { .. })),
         ("127.0.0.1:8080", |e| matches!(e, DomainLoopback { .. })),

@@ -213,7 +213,43 @@ impl OktaDomain {
 }
 
 /// Checks a lower-case DNS host; returns `needs_verification`.
+/// A DNS host name as RFC 1123 section 2.1 allows it (after IDNA, so letters, digits and
+/// hyphens only): labels of 1 to 63 characters that neither start nor end with a hyphen,
+/// 253 characters in all. URL parsers accept far more (`,`, `;`, empty labels…), none of
+/// which can name an Okta org.
+fn check_hostname_syntax(domain: &str) -> Result<(), InputError> {
+    let bad = |reason: &str| InputError::DomainMalformed {
+        reason: format!("`{domain}` is not a valid host name: {reason}"),
+    };
+    if domain.len() > 253 {
+        return Err(bad("longer than 253 characters"));
+    }
+    for label in domain.split('.') {
+        if label.is_empty() {
+            return Err(bad("empty label (two dots in a row)"));
+        }
+        if label.len() > 63 {
+            return Err(bad("a label is longer than 63 characters"));
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(bad("only letters, digits, hyphens and dots are allowed"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(bad("a label starts or ends with a hyphen"));
+        }
+    }
+    Ok(())
+}
+
 fn check_host(domain: &str) -> Result<bool, InputError> {
+    check_hostname_syntax(domain)?;
+    if domain.contains("youroktadomain") {
+        // The placeholder of Okta's docs, also after IDNA normalization.
+        return Err(InputError::DomainPlaceholder);
+    }
     if !domain.contains('.') {
         return Err(InputError::DomainNotAnOrg {
             host: domain.to_owned(),

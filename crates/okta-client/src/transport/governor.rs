@@ -59,6 +59,15 @@ pub struct Governor {
 #[derive(Debug)]
 pub struct Permit {
     _permit: OwnedSemaphorePermit,
+    paced: Duration,
+}
+
+impl Permit {
+    /// How long [`Governor::acquire`] held the caller back for the bucket's pace
+    /// (not counting the wait for a concurrency slot).
+    pub fn paced(&self) -> Duration {
+        self.paced
+    }
 }
 
 impl Governor {
@@ -88,7 +97,10 @@ impl Governor {
             .acquire_owned()
             .await
             .map_err(|_| OktaError::Config("the request limiter was shut down".into()))?;
-        Ok(Permit { _permit: permit })
+        Ok(Permit {
+            _permit: permit,
+            paced: delay,
+        })
     }
 
     /// Computes how long a request on `bucket` issued at `now` should wait,
