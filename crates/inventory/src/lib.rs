@@ -12,4 +12,4 @@ mod records;
 mod store;
 
 pub use records::*;
-pub use store::{InventoryStore, StoreError};
+pub use store::{InventoryStore, MembershipStamps, StoreError};

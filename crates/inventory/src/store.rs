@@ -193,5 +193,8 @@ pub trait InventoryStore: Send + Sync {
     fn group_membership_stamps(
         &self,
         conn: ConnectionId,
-    ) -> impl Future<Output = Result<Vec<(String, Option<DateTime<Utc>>)>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<MembershipStamps, StoreError>> + Send;
 }
+
+/// Each live group's id with its stored `lastMembershipUpdated`.
+pub type MembershipStamps = Vec<(String, Option<DateTime<Utc>>)>;

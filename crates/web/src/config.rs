@@ -1,0 +1,80 @@
+//! [`WebConfig`]: the web server's settings. The CLI builds it in layers (defaults, TOML,
+//! env); this crate only defines and validates it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The `[web]` section.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Mark cookies `Secure`. Turn on whenever users reach Steward over https (directly or
+    /// behind a TLS-terminating proxy); off only for plain-http local use.
+    pub secure_cookies: bool,
+    /// Accept an Okta domain on loopback over plain http (`127.0.0.1:PORT`): only for the
+    /// simulator (`steward demo`, tests). Never set it in production.
+    pub allow_insecure_loopback: bool,
+    /// Idle session lifetime in seconds (sliding).
+    pub session_idle_secs: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secure_cookies: true,
+            allow_insecure_loopback: false,
+            session_idle_secs: 8 * 3600,
+        }
+    }
+}
+
+impl WebConfig {
+    /// Settings for tests and the demo: plain-http cookies and loopback Okta allowed.
+    pub fn dev() -> Self {
+        WebConfig {
+            secure_cookies: false,
+            allow_insecure_loopback: true,
+            ..WebConfig::default()
+        }
+    }
+
+    /// Checks the values; the message names the key to change.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(60..=30 * 24 * 3600).contains(&self.session_idle_secs) {
+            return Err("web.session_idle_secs must be between 60 and 2592000 (30 days)".into());
+        }
+        Ok(())
+    }
+
+    /// The idle session lifetime.
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs(self.session_idle_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_fail_and_defaults_validate() {
+        assert!(WebConfig::default().validate().is_ok());
+        let bad: Result<WebConfig, _> = serde_json::from_str(r#"{"secure_cookie": true}"#);
+        assert!(bad.is_err());
+        let short = WebConfig {
+            session_idle_secs: 1,
+            ..WebConfig::default()
+        };
+        assert!(
+            short
+                .validate()
+                .expect_err("too short")
+                .contains("session_idle_secs")
+        );
+    }
+}

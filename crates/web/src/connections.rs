@@ -1,0 +1,256 @@
+//! Okta connections without HTTP: run the doctor, save, test, rotate the key, disconnect.
+//! The setup page and the JSON API both call these, so they can't drift apart.
+
+use okta_client::{DpopMode, OktaDomain, PrivateKeyInput};
+use steward_doctor::{ConnectionInput, Report};
+use zeroize::Zeroizing;
+
+use crate::auth::CurrentUser;
+use crate::config::WebConfig;
+use crate::error::AppError;
+use crate::repo::{AuditEvent, Connection, PrivateKeySecret};
+use crate::secret::Secret;
+use crate::state::AppState;
+
+/// Checks a connection name: 1–64 of `a-z 0-9 - _`.
+pub fn validate_name(name: &str) -> Result<String, String> {
+    let n = name.trim().to_ascii_lowercase();
+    if !n.is_empty()
+        && n.len() <= 64
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        Ok(n)
+    } else {
+        Err("Use 1-64 letters, digits, - or _ (e.g. okta, okta-prod).".into())
+    }
+}
+
+/// The key as the JWK text the doctor and the store take (with its `kid`).
+fn key_text(key: &PrivateKeyInput) -> Zeroizing<String> {
+    Zeroizing::new(key.key().to_private_jwk().to_string())
+}
+
+/// What a connection is tested with.
+pub struct DoctorInput<'a> {
+    /// The Okta domain as typed or stored.
+    pub domain: &'a str,
+    /// The Client ID.
+    pub client_id: &'a str,
+    /// The private key text (JWK or PEM).
+    pub key: Zeroizing<String>,
+    /// A key id for a PEM key without one.
+    pub key_id: Option<String>,
+    /// DPoP setting.
+    pub dpop: DpopMode,
+}
+
+/// Runs the doctor. Loopback domains over plain http only with `allow_insecure_loopback`.
+pub async fn run_doctor(config: &WebConfig, input: DoctorInput<'_>) -> Report {
+    let mut ci = ConnectionInput::new(input.domain, input.client_id, input.key);
+    ci.key_id = input.key_id;
+    ci.dpop = input.dpop;
+    ci.allow_insecure_loopback = config.allow_insecure_loopback;
+    steward_doctor::run(&ci).await
+}
+
+/// The result of saving or rotating: the doctor's report, and the connection if every check
+/// passed (then it was saved).
+#[derive(Debug)]
+pub struct Outcome {
+    /// The checklist.
+    pub report: Report,
+    /// The saved connection, when `report.ok`.
+    pub connection: Option<Connection>,
+}
+
+async fn audit(state: &AppState, user: &CurrentUser, action: &str, target: &str, detail: String) {
+    let event = AuditEvent {
+        at: state.clock.now(),
+        actor: user.actor(),
+        action: action.into(),
+        target: target.into(),
+        detail,
+    };
+    if let Err(e) = state.repos.audit.append_audit(event).await {
+        // The change itself happened; losing its audit record must be visible in the logs.
+        tracing::error!(error = %e, action, target, "audit append failed");
+    }
+}
+
+/// Tests the settings and, if every check passes, saves the connection with its key.
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    name: &str,
+    domain: &str,
+    client_id: &str,
+    key: &PrivateKeyInput,
+    dpop: DpopMode,
+) -> Result<Outcome, AppError> {
+    if state
+        .repos
+        .connections
+        .find_connection(name)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(format!(
+            "a connection named {name} already exists"
+        )));
+    }
+    let report = run_doctor(
+        &state.config,
+        DoctorInput {
+            domain,
+            client_id,
+            key: key_text(key),
+            key_id: None,
+            dpop,
+        },
+    )
+    .await;
+    if !report.ok {
+        return Ok(Outcome {
+            report,
+            connection: None,
+        });
+    }
+    let domain = OktaDomain::parse(domain, state.config.allow_insecure_loopback)
+        .map(|d| d.authority())
+        .unwrap_or_else(|_| domain.trim().to_owned());
+    let now = state.clock.now();
+    let conn = Connection {
+        name: name.to_owned(),
+        domain,
+        client_id: client_id.trim().to_owned(),
+        key_id: key.kid().map(str::to_owned),
+        dpop,
+        key_thumbprint: key.key().thumbprint(),
+        created: now,
+        key_created: now,
+    };
+    let saved = state
+        .repos
+        .connections
+        .save_connection(conn, PrivateKeySecret::new(Secret::from(key_text(key))))
+        .await?;
+    let detail = format!(
+        "domain {}, client id {}, kid {}",
+        saved.domain,
+        saved.client_id,
+        saved.key_id.as_deref().unwrap_or("-")
+    );
+    audit(state, user, "connection.create", name, detail).await;
+    tracing::info!(connection = %name, "connection saved");
+    Ok(Outcome {
+        report,
+        connection: Some(saved),
+    })
+}
+
+/// The stored connection, or 404.
+pub async fn find(state: &AppState, name: &str) -> Result<Connection, AppError> {
+    state
+        .repos
+        .connections
+        .find_connection(name)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Runs the doctor on a saved connection.
+pub async fn test(state: &AppState, user: &CurrentUser, name: &str) -> Result<Report, AppError> {
+    let conn = find(state, name).await?;
+    let key = state
+        .repos
+        .connections
+        .private_key(name)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let report = run_doctor(
+        &state.config,
+        DoctorInput {
+            domain: &conn.domain,
+            client_id: &conn.client_id,
+            key: Zeroizing::new(key.expose().to_owned()),
+            key_id: conn.key_id.clone(),
+            dpop: conn.dpop,
+        },
+    )
+    .await;
+    audit(
+        state,
+        user,
+        "connection.test",
+        name,
+        format!("ok: {}", report.ok),
+    )
+    .await;
+    Ok(report)
+}
+
+/// Key rotation: tests `new_key` with the connection's settings and, if every check passes,
+/// replaces the stored key (the old one is deleted; the admin then deletes it in Okta).
+pub async fn rotate(
+    state: &AppState,
+    user: &CurrentUser,
+    name: &str,
+    new_key: &PrivateKeyInput,
+) -> Result<Outcome, AppError> {
+    let conn = find(state, name).await?;
+    if new_key.key().thumbprint() == conn.key_thumbprint {
+        return Err(AppError::BadRequest(
+            "this is the key the connection already uses; add a new key in Okta".into(),
+        ));
+    }
+    let report = run_doctor(
+        &state.config,
+        DoctorInput {
+            domain: &conn.domain,
+            client_id: &conn.client_id,
+            key: key_text(new_key),
+            key_id: None,
+            dpop: conn.dpop,
+        },
+    )
+    .await;
+    if !report.ok {
+        return Ok(Outcome {
+            report,
+            connection: None,
+        });
+    }
+    let updated = state
+        .repos
+        .connections
+        .replace_key(
+            name,
+            new_key.kid().map(str::to_owned),
+            new_key.key().thumbprint(),
+            state.clock.now(),
+            PrivateKeySecret::new(Secret::from(key_text(new_key))),
+        )
+        .await?;
+    let detail = format!(
+        "retired kid {} ({}), now kid {}",
+        conn.key_id.as_deref().unwrap_or("-"),
+        conn.key_thumbprint,
+        updated.key_id.as_deref().unwrap_or("-")
+    );
+    audit(state, user, "connection.rotate_key", name, detail).await;
+    Ok(Outcome {
+        report,
+        connection: Some(updated),
+    })
+}
+
+/// Deletes the connection and its key.
+pub async fn disconnect(state: &AppState, user: &CurrentUser, name: &str) -> Result<(), AppError> {
+    if !state.repos.connections.delete_connection(name).await? {
+        return Err(AppError::NotFound);
+    }
+    audit(state, user, "connection.delete", name, "key deleted".into()).await;
+    tracing::info!(connection = %name, "connection deleted");
+    Ok(())
+}

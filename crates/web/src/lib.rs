@@ -1,0 +1,123 @@
+//! `steward-web`: Steward's web app. Server-rendered HTML (maud, compiled in), one small
+//! embedded stylesheet, and a JSON API under `/api/v1` described at `/api/openapi.json`.
+//!
+//! # Layout
+//! - [`repo`]: the persistence seam (accounts, sessions, API tokens, audit, connections) as
+//!   object-safe async traits; [`memory`] implements them in memory.
+//! - [`secret`]: secret newtypes, random tokens, hashes, argon2id.
+//! - [`accounts`]: first-run admin, password checks, sessions, API tokens (no HTTP).
+//! - [`auth`]: the middleware that resolves the caller and enforces CSRF; login/logout;
+//!   login throttling.
+//! - [`connections`]: Okta connections (doctor, save, test, rotate, disconnect), shared by
+//!   [`pages::okta`] (the setup wizard) and [`api`].
+//! - [`error`]: [`AppError`], rendered as an HTML page, a login redirect, or JSON.
+//!
+//! Every response carries an `x-request-id`; logs are structured (tracing) with the request
+//! id in the span. Private keys, passwords, session ids and tokens never reach a page, a
+//! JSON body (except a token's single display at creation) or a log line.
+
+pub mod accounts;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod connections;
+pub mod error;
+pub mod memory;
+pub mod pages;
+pub mod repo;
+pub mod secret;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use accounts::{BootstrapAdmin, bootstrap_admin};
+pub use config::WebConfig;
+pub use error::AppError;
+pub use repo::Repos;
+pub use state::{AppState, Clock};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole app: pages, API, static files, with auth, CSRF, error rendering, request ids,
+/// tracing and security headers.
+pub fn app(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route(
+            "/login",
+            get(auth::session::login_form).post(auth::session::login),
+        )
+        .route("/logout", post(auth::session::logout))
+        .route(
+            "/settings/okta",
+            get(pages::okta::show).post(pages::okta::submit),
+        )
+        .route("/settings/okta/{name}", get(pages::okta::connection))
+        .route("/settings/okta/{name}/test", post(pages::okta::test))
+        .route("/settings/okta/{name}/rotate", post(pages::okta::rotate))
+        .route(
+            "/settings/okta/{name}/disconnect",
+            post(pages::okta::disconnect),
+        )
+        .route("/static/style.css", get(pages::style))
+        .route("/healthz", get(pages::healthz));
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request<_>| {
+            let rid = error::request_id(req.headers());
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %rid)
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+    let csp = "default-src 'self'; style-src 'self'; script-src 'none'; img-src 'self'; \
+               frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+    Router::new()
+        .merge(pages)
+        .merge(api::routes())
+        .fallback(|| async { AppError::NotFound })
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(trace)
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+                .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+                .layer(header_layer(header::CONTENT_SECURITY_POLICY, csp))
+                .layer(header_layer(header::CACHE_CONTROL, "no-store"))
+                .layer(from_fn(error::render_errors))
+                .layer(from_fn_with_state(state.clone(), auth::authenticate)),
+        )
+        .with_state(state)
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Serves the app on `listener` until `shutdown` completes.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "steward web listening");
+    }
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
