@@ -1,0 +1,50 @@
+//! Steward's database: the only crate with SQL in it.
+//!
+//! [`Store`] runs on SQLite (the default, one file in the data directory) or PostgreSQL,
+//! chosen by the URL given to [`Store::connect`]. It implements
+//! [`steward_inventory::InventoryStore`] for the sync engine, a read API for the CLI and the
+//! web UI ([`queries`]), and workspaces and Okta connections whose private keys are stored
+//! encrypted under a [`MasterKey`] ([`connections`]).
+//!
+//! # Layout
+//!
+//! - `db`: [`Store`], connecting, pool settings, migrations (embedded, one directory per
+//!   backend: `migrations/sqlite`, `migrations/postgres`).
+//! - `url`: which backend a URL names, and [`redact_url`] for logs.
+//! - `inventory`: `impl InventoryStore for Store` (batched upserts, removal marking, usage).
+//! - [`queries`]: reads for `steward status`, the UI and the sync tests.
+//! - [`connections`]: workspaces and Okta connections.
+//! - `secret`: [`MasterKey`] and AES-256-GCM sealing of private keys.
+//!
+//! # Conventions
+//!
+//! - Times are stored as `BIGINT` milliseconds since the Unix epoch (UTC) on both backends:
+//!   SQLite has no timestamp type, Okta's times have millisecond precision, and integers
+//!   compare and index the same way everywhere. Sub-millisecond precision is dropped.
+//! - JSON is `JSONB` on PostgreSQL and `TEXT` on SQLite.
+//! - SQL is written once with `$n` placeholders (which SQLite also accepts) and run on the
+//!   concrete pool of either backend; no compile-time checked `query!` macros, since those
+//!   check against a single database.
+//! - Sync never deletes inventory rows: a removed object keeps its row with `removed_at` set.
+#![warn(missing_docs)]
+
+mod db;
+mod inventory;
+mod secret;
+mod time;
+mod url;
+
+pub mod connections;
+pub mod queries;
+
+pub use connections::{AccountError, Connection, NewConnection, Workspace, WorkspaceId};
+#[doc(hidden)]
+pub use db::embedded_migrations;
+pub use db::{Backend, Clock, Store};
+pub use secret::{MASTER_KEY_ENV, MASTER_KEY_FILE, MASTER_KEY_FILE_ENV};
+pub use secret::{MasterKey, MasterKeyError};
+pub use steward_inventory::StoreError;
+pub use url::{
+    DATA_DIR_ENV, DATABASE_URL_ENV, data_dir_from_env, database_url_from_env, default_sqlite_url,
+    redact_url,
+};

@@ -1,0 +1,125 @@
+//! The full plan: every user (DEPROVISIONED included), group, app, membership and
+//! assignment, plus app usage from the System Log, then removal of what was not seen.
+//!
+//! Requests for an org of U users (D of them DEPROVISIONED), G groups, A apps:
+//! `⌈(U−D)/200⌉ + ⌈D/200⌉ + ⌈G/10000⌉ + ⌈A/200⌉` listings,
+//! `Σ⌈members/1000⌉` over non-empty groups, `Σ(⌈users/500⌉ + ⌈groups/200⌉)` over apps (at
+//! least 2 per app), and `⌈SSO events/1000⌉ + 1` log pages.
+
+use futures::try_join;
+use serde_json::Value;
+use steward_inventory::InventoryStore;
+
+use crate::convert::okta_time;
+use crate::listing::url_with;
+use crate::logs::{SSO_FILTER, change_poll_url};
+use crate::relations::Task;
+use crate::syncer::{RunCtx, Syncer};
+use crate::{SyncError, convert};
+
+impl<S: InventoryStore> Syncer<S> {
+    pub(crate) async fn run_full(&self, run: &RunCtx) -> Result<(), SyncError> {
+        let ps = &self.config.page_sizes;
+        let users = url_with("/api/v1/users", &[("limit", &ps.users.to_string())]);
+        // A plain listing omits DEPROVISIONED users (reference 5.2).
+        let deprovisioned = url_with(
+            "/api/v1/users",
+            &[
+                ("limit", &ps.users.to_string()),
+                ("filter", "status eq \"DEPROVISIONED\""),
+            ],
+        );
+        let groups = url_with(
+            "/api/v1/groups",
+            &[("limit", &ps.groups.to_string()), ("expand", "stats")],
+        );
+        let apps = url_with("/api/v1/apps", &[("limit", &ps.apps.to_string())]);
+        let (_, _, groups, apps) = try_join!(
+            self.listing(run, "users", users, crate::listing::Sink::Users),
+            self.listing(
+                run,
+                "users:deprovisioned",
+                deprovisioned,
+                crate::listing::Sink::Users
+            ),
+            self.listing(run, "groups", groups, crate::listing::Sink::Groups(None)),
+            self.listing(run, "apps", apps, crate::listing::Sink::Apps),
+        )?;
+        let at = self.clock.now();
+        for kind in ["users", "groups", "apps"] {
+            self.store
+                .finish_full_listing(self.conn, run.id, kind, at)
+                .await?;
+        }
+        self.save_progress(run).await?;
+
+        let mut tasks: Vec<Task> = groups
+            .iter()
+            .filter_map(|g| {
+                Some(Task::Members {
+                    id: g.get("id")?.as_str()?.to_owned(),
+                    count: g.get("n").and_then(Value::as_i64),
+                    builtin: g.get("t").and_then(Value::as_str) == Some("BUILT_IN"),
+                })
+            })
+            .collect();
+        for a in apps.iter().filter_map(Value::as_str) {
+            tasks.push(Task::AppUsers(a.to_owned()));
+            tasks.push(Task::AppGroups(a.to_owned()));
+        }
+        // Relations and usage use different rate-limit buckets: run them side by side.
+        try_join!(self.run_tasks(run, tasks), self.sso_usage(run))?;
+
+        // Incremental syncs continue from this run's start, so changes made while it ran
+        // (after the objects concerned were read) are replayed; replays are idempotent.
+        let since = run.started - self.config.safety_margin;
+        self.save_log_cursor(&change_poll_url(since, ps.logs))
+            .await?;
+        Ok(())
+    }
+
+    /// `user.authentication.sso` events of the last `log_days` days (a polling query,
+    /// checkpointed per page under `logs`).
+    async fn sso_usage(&self, run: &RunCtx) -> Result<(), SyncError> {
+        let since = run.started - chrono::TimeDelta::days(i64::from(self.config.log_days));
+        let first = url_with(
+            "/api/v1/logs",
+            &[
+                ("since", &okta_time(since)),
+                ("limit", &self.config.page_sizes.logs.to_string()),
+                ("sortOrder", "ASCENDING"),
+                ("filter", SSO_FILTER),
+            ],
+        );
+        let saved = self.store.checkpoint(self.conn, "logs").await?;
+        let mut url = match crate::listing::saved_state(saved, run.id) {
+            Some(s) if s.done => return Ok(()),
+            Some(s) => s.next.unwrap_or(first),
+            None => first,
+        };
+        loop {
+            let page = self.client.get_page(&url).await?;
+            let n = page.items.len();
+            let mut sso = Vec::with_capacity(n);
+            for item in page.items {
+                if let Some(e) = convert::sso_event(&convert::log_event(item)?) {
+                    sso.push(e);
+                }
+            }
+            if !sso.is_empty() {
+                self.store.record_sso_events(self.conn, &sso).await?;
+            }
+            run.tracker.page("logs", n as u64);
+            // Polling queries always have `next`; an empty page means caught up.
+            let next = page.next.filter(|next| n > 0 && *next != url);
+            let state = serde_json::json!({"run": run.id, "next": next, "done": next.is_none()});
+            self.store
+                .save_checkpoint(self.conn, "logs", &state)
+                .await?;
+            match next {
+                Some(next) => url = next,
+                None => return Ok(()),
+            }
+        }
+    }
+}
