@@ -27,6 +27,23 @@ pub enum Command {
     /// Generate a private key for the API Services app and print its public JWK to paste into
     /// Okta (the app > General > Public Keys > Add key).
     Keygen(KeygenArgs),
+    /// Test a connection with the doctor and save it (private key encrypted under the master
+    /// key) in the local database, for `sync` and `status`. A failing connection is not saved
+    /// unless `--force`.
+    Connect(ConnectArgs),
+    /// Sync saved connections into the inventory: incremental (a full sync when there is no
+    /// baseline yet) or `--full`.
+    Sync(SyncArgs),
+    /// Per saved connection: inventory counts and the last sync.
+    Status(StatusArgs),
+    /// Serve the web app on the local database, with the sync scheduler. The first run
+    /// creates the account `admin` and prints its password once.
+    Serve(ServeArgs),
+    /// Manage accounts of the web app.
+    Admin(AdminArgs),
+    /// Everything on one machine: okta-sim with a seeded org, the connection, the first
+    /// sync, and the web app. Prints the URL and the admin login.
+    Demo(DemoArgs),
 }
 
 /// How to reach the org; shared by `doctor` and `api`. Each flag can also come from the
@@ -119,4 +136,99 @@ pub enum KeyAlg {
     /// EC P-256, ES256.
     #[value(name = "ES256")]
     Es256,
+}
+
+/// `steward connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Connection settings.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Name of the connection (unique in the workspace), used by `sync --connection`.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Save the connection even when the doctor reports a failure.
+    #[arg(long)]
+    pub force: bool,
+    /// Print `{"saved", "connection", "doctor"}` instead of text (see `steward connect`'s
+    /// module doc).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `steward sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Read everything again instead of only what changed.
+    #[arg(long)]
+    pub full: bool,
+    /// Sync only this connection (default: every saved connection).
+    #[arg(long, value_name = "NAME")]
+    pub connection: Option<String>,
+}
+
+/// `steward status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON (shape in `steward status`'s module doc) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `steward serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "STEWARD_LISTEN")]
+    pub listen: std::net::SocketAddr,
+    /// Accept Okta domains on 127.0.0.1:PORT / localhost:PORT over plain http (simulator
+    /// and tests only).
+    #[arg(long)]
+    pub allow_insecure_loopback: bool,
+}
+
+/// `steward admin`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+/// `steward admin` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an account with a generated password, printed once.
+    Create(AdminCreateArgs),
+}
+
+/// `steward admin create`.
+#[derive(Debug, Args)]
+pub struct AdminCreateArgs {
+    /// User name (letters, digits, `.`, `-`, `_`).
+    #[arg(long)]
+    pub username: String,
+    /// `admin`, `approver` or `viewer`.
+    #[arg(long, default_value = "viewer")]
+    pub role: String,
+}
+
+/// `steward demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address of the web app (`127.0.0.1:0` picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Users in the simulated org.
+    #[arg(long, default_value_t = 3000)]
+    pub users: usize,
+    /// Groups in the simulated org.
+    #[arg(long, default_value_t = 150)]
+    pub groups: usize,
+    /// Apps in the simulated org.
+    #[arg(long, default_value_t = 40)]
+    pub apps: usize,
+    /// Days of System Log history (app usage).
+    #[arg(long, default_value_t = 30)]
+    pub log_days: u32,
 }

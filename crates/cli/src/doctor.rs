@@ -66,7 +66,7 @@ pub fn render(c: &Check) -> String {
     s
 }
 
-fn summary(r: &Report) -> String {
+pub(crate) fn summary(r: &Report) -> String {
     if r.ok {
         return format!(
             "All {} checks passed (DPoP {}).",

@@ -4,11 +4,18 @@
 //! Exit status: 0 success; 1 failure (a failing/warning doctor check, a non-2xx API answer,
 //! an error); 2 command-line usage error (from clap).
 
+mod admin;
 mod api;
 mod args;
+mod connect;
 mod connection;
+mod demo;
 mod doctor;
 mod keygen;
+mod local;
+mod serve;
+mod status;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -30,6 +37,12 @@ fn main() -> ExitCode {
         Command::Keygen(a) => keygen::run(a),
         Command::Doctor(a) => block_on(doctor::run(a)),
         Command::Api(a) => block_on(api::run(a)),
+        Command::Connect(a) => block_on(connect::run(a)),
+        Command::Sync(a) => block_on(sync::run(a)),
+        Command::Status(a) => block_on(status::run(a)),
+        Command::Serve(a) => block_on(serve::run(a)),
+        Command::Admin(a) => block_on(admin::run(a)),
+        Command::Demo(a) => block_on(demo::run(a)),
     };
     match result {
         Ok(code) => code,

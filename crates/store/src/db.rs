@@ -209,16 +209,36 @@ async fn connect_postgres(url: &str, redacted: &str) -> Result<PgPool, StoreErro
 /// takes an advisory lock on PostgreSQL while migrating.
 ///
 /// Add each migration to both lists, in the same change.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (2, "web", include_str!("../migrations/sqlite/0002_web.sql")),
+    (
+        3,
+        "connection_transport",
+        include_str!("../migrations/sqlite/0003_connection_transport.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "web",
+        include_str!("../migrations/postgres/0002_web.sql"),
+    ),
+    (
+        3,
+        "connection_transport",
+        include_str!("../migrations/postgres/0003_connection_transport.sql"),
+    ),
+];
 
 /// Migration `(version, description)` lists of a backend (the drift test compares them with
 /// the directories).

@@ -14,7 +14,12 @@
 //! - `inventory`: `impl InventoryStore for Store` (batched upserts, removal marking, usage).
 //! - [`queries`]: reads for `steward status`, the UI and the sync tests.
 //! - [`connections`]: workspaces and Okta connections.
+//! - `connection_transport`: a connection's [`ConnectionTransport`] (extra CA certificate,
+//!   plain http on loopback).
 //! - `secret`: [`MasterKey`] and AES-256-GCM sealing of private keys.
+//! - [`accounts`], [`audit`]: the web app's accounts, sessions, API tokens (hashes only),
+//!   audit trail, and the sync leases that keep one sync per connection across instances.
+//! - [`browse`]: reads for the web UI's inventory pages (groups, apps, runs).
 //!
 //! # Conventions
 //!
@@ -34,9 +39,14 @@ mod secret;
 mod time;
 mod url;
 
+pub mod accounts;
+pub mod audit;
+pub mod browse;
+mod connection_transport;
 pub mod connections;
 pub mod queries;
 
+pub use connection_transport::ConnectionTransport;
 pub use connections::{AccountError, Connection, NewConnection, Workspace, WorkspaceId};
 #[doc(hidden)]
 pub use db::embedded_migrations;

@@ -20,6 +20,12 @@ pub struct WebConfig {
     pub allow_insecure_loopback: bool,
     /// Idle session lifetime in seconds (sliding).
     pub session_idle_secs: u64,
+    /// Minutes between scheduled incremental syncs of each connection.
+    pub sync_interval_minutes: u64,
+    /// Hours between scheduled reconciles (a full read compared with the store).
+    pub reconcile_interval_hours: u64,
+    /// Days of System Log a full sync reads for app usage (Okta keeps 90).
+    pub sync_log_days: u32,
 }
 
 impl Default for WebConfig {
@@ -29,6 +35,9 @@ impl Default for WebConfig {
             secure_cookies: true,
             allow_insecure_loopback: false,
             session_idle_secs: 8 * 3600,
+            sync_interval_minutes: 15,
+            reconcile_interval_hours: 24,
+            sync_log_days: 90,
         }
     }
 }
@@ -47,6 +56,15 @@ impl WebConfig {
     pub fn validate(&self) -> Result<(), String> {
         if !(60..=30 * 24 * 3600).contains(&self.session_idle_secs) {
             return Err("web.session_idle_secs must be between 60 and 2592000 (30 days)".into());
+        }
+        if !(1..=24 * 60).contains(&self.sync_interval_minutes) {
+            return Err("web.sync_interval_minutes must be between 1 and 1440".into());
+        }
+        if !(1..=24 * 30).contains(&self.reconcile_interval_hours) {
+            return Err("web.reconcile_interval_hours must be between 1 and 720".into());
+        }
+        if !(1..=90).contains(&self.sync_log_days) {
+            return Err("web.sync_log_days must be between 1 and 90".into());
         }
         Ok(())
     }

@@ -65,9 +65,13 @@ pub struct Outcome {
 }
 
 async fn audit(state: &AppState, user: &CurrentUser, action: &str, target: &str, detail: String) {
+    audit_as(state, &user.actor(), action, target, detail).await;
+}
+
+async fn audit_as(state: &AppState, actor: &str, action: &str, target: &str, detail: String) {
     let event = AuditEvent {
         at: state.clock.now(),
-        actor: user.actor(),
+        actor: actor.to_owned(),
         action: action.into(),
         target: target.into(),
         detail,
@@ -82,6 +86,20 @@ async fn audit(state: &AppState, user: &CurrentUser, action: &str, target: &str,
 pub async fn create(
     state: &AppState,
     user: &CurrentUser,
+    name: &str,
+    domain: &str,
+    client_id: &str,
+    key: &PrivateKeyInput,
+    dpop: DpopMode,
+) -> Result<Outcome, AppError> {
+    create_by(state, &user.actor(), name, domain, client_id, key, dpop).await
+}
+
+/// [`create`] on behalf of `actor` (as the audit trail names it), for callers without a
+/// signed-in user: `steward demo` creates its connection through the wizard's own path.
+pub async fn create_by(
+    state: &AppState,
+    actor: &str,
     name: &str,
     domain: &str,
     client_id: &str,
@@ -141,7 +159,7 @@ pub async fn create(
         saved.client_id,
         saved.key_id.as_deref().unwrap_or("-")
     );
-    audit(state, user, "connection.create", name, detail).await;
+    audit_as(state, actor, "connection.create", name, detail).await;
     tracing::info!(connection = %name, "connection saved");
     Ok(Outcome {
         report,

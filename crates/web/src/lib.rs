@@ -11,6 +11,10 @@
 //! - [`connections`]: Okta connections (doctor, save, test, rotate, disconnect), shared by
 //!   [`pages::okta`] (the setup wizard) and [`api`].
 //! - [`error`]: [`AppError`], rendered as an HTML page, a login redirect, or JSON.
+//! - [`sql_repos`]: the repository traits on steward-store (SQLite or PostgreSQL).
+//! - [`sync`]: syncs started from the web (Sync now, API, the scheduler), one per connection
+//!   at a time (a process-local map plus a database lease), with live progress.
+//! - [`pages::inventory`], [`api::inventory`]: dashboard, users, groups, apps, sync runs.
 //!
 //! Every response carries an `x-request-id`; logs are structured (tracing) with the request
 //! id in the span. Private keys, passwords, session ids and tokens never reach a page, a
@@ -26,7 +30,9 @@ pub mod memory;
 pub mod pages;
 pub mod repo;
 pub mod secret;
+pub mod sql_repos;
 pub mod state;
+pub mod sync;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,7 +60,17 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// tracing and security headers.
 pub fn app(state: AppState) -> Router {
     let pages = Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(pages::inventory::dashboard))
+        .route("/users", get(pages::inventory::users::list))
+        .route("/users/{id}", get(pages::inventory::users::detail))
+        .route("/groups", get(pages::inventory::browse::groups))
+        .route("/groups/{id}", get(pages::inventory::browse::group))
+        .route("/apps", get(pages::inventory::browse::apps))
+        .route("/apps/{id}", get(pages::inventory::browse::app))
+        .route(
+            "/sync",
+            get(pages::inventory::sync::page).post(pages::inventory::sync::sync_now),
+        )
         .route(
             "/login",
             get(auth::session::login_form).post(auth::session::login),

@@ -48,6 +48,8 @@ pub struct AppState {
     pub repos: Repos,
     /// Time.
     pub clock: Clock,
+    /// The inventory and syncs, when running on steward-store.
+    pub inventory: Option<crate::sync::Inventory>,
     pub(crate) throttle: Arc<Throttle>,
     pub(crate) pending: Arc<PendingKeys>,
 }
@@ -64,9 +66,30 @@ impl AppState {
             config: Arc::new(config),
             repos,
             clock,
+            inventory: None,
             throttle: Arc::new(Throttle::default()),
             pending: Arc::new(PendingKeys::default()),
         }
+    }
+}
+
+impl AppState {
+    /// Adds the inventory pages' data and the syncs (see [`crate::sync::Inventory`]).
+    pub fn with_inventory(mut self, inventory: crate::sync::Inventory) -> Self {
+        self.inventory = Some(inventory);
+        self
+    }
+
+    /// State on steward-store: SQL repositories (keys sealed under `master`) and the
+    /// inventory.
+    pub async fn on_store(
+        config: WebConfig,
+        store: steward_store::Store,
+        master: steward_store::MasterKey,
+    ) -> Result<Self, crate::AppError> {
+        let sql = Arc::new(crate::sql_repos::SqlRepos::new(store, master).await?);
+        let inventory = crate::sync::Inventory::new(sql.clone())?;
+        Ok(AppState::new(config, Repos::from_one(sql)).with_inventory(inventory))
     }
 }
 

@@ -1,5 +1,8 @@
 //! The real `steward` binary: exit codes, `--json` shape, `api`, `keygen`.
 
+mod demo;
+mod inventory;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};

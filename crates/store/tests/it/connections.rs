@@ -250,3 +250,45 @@ async fn store_debug_masks_the_database_password() {
     assert!(!store.redacted_url().contains("hunter2secret"));
     store.close().await;
 }
+
+#[tokio::test]
+async fn connection_transport_round_trips() {
+    on_each_backend(|store| async move {
+        let master = MasterKey::generate().unwrap();
+        let ws = store.ensure_workspace("acme").await.unwrap();
+        let conn = store
+            .create_connection(ws.id, &new_connection("tls", &pem()), &master)
+            .await
+            .unwrap();
+        // A connection never given any: system roots, https only.
+        assert_eq!(
+            store.connection_transport(conn.id).await.unwrap(),
+            steward_store::ConnectionTransport::default()
+        );
+        let transport = steward_store::ConnectionTransport {
+            ca_cert_pem: Some(
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+            ),
+            allow_insecure_loopback: true,
+        };
+        store
+            .set_connection_transport(conn.id, &transport)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.connection_transport(conn.id).await.unwrap(),
+            transport
+        );
+        assert!(matches!(
+            store.connection_transport(conn.id + 1000).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store
+                .set_connection_transport(conn.id + 1000, &transport)
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+    })
+    .await;
+}

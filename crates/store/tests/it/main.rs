@@ -12,3 +12,4 @@ mod queries;
 mod runs;
 mod schema;
 mod usage;
+mod web;

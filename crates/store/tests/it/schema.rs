@@ -77,7 +77,7 @@ async fn sqlite_file_uses_wal_and_keeps_data_across_reconnects() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(applied, 1);
+    assert_eq!(applied, embedded_migrations(Backend::Sqlite).len() as i64);
     raw.close().await.unwrap();
 }
 

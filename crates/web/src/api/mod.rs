@@ -4,7 +4,9 @@
 //! session cookie plus `X-CSRF-Token` for state-changing calls. Errors are
 //! `{"error": {"code", "message"}, "request_id"}`. No response ever contains key material.
 
+pub mod inventory;
 pub mod openapi;
+mod openapi_inventory;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -34,6 +36,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/connections/{name}/test"),
     ("delete", "/api/v1/connections/{name}"),
     ("post", "/api/v1/tokens"),
+    ("get", "/api/v1/users"),
+    ("get", "/api/v1/users/{id}"),
+    ("get", "/api/v1/groups"),
+    ("get", "/api/v1/groups/{id}"),
+    ("get", "/api/v1/apps"),
+    ("get", "/api/v1/apps/{id}"),
+    ("get", "/api/v1/sync-runs"),
+    ("post", "/api/v1/connections/{name}/sync"),
+    ("get", "/api/v1/connections/{name}/sync"),
 ];
 
 /// The `/api` router.
@@ -48,6 +59,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/connections/{name}/test", post(test_connection))
         .route("/api/v1/connections/{name}", delete(delete_connection))
         .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/users", get(inventory::users))
+        .route("/api/v1/users/{id}", get(inventory::user_detail))
+        .route("/api/v1/groups", get(inventory::groups))
+        .route("/api/v1/groups/{id}", get(inventory::group_detail))
+        .route("/api/v1/apps", get(inventory::apps))
+        .route("/api/v1/apps/{id}", get(inventory::app_detail))
+        .route("/api/v1/sync-runs", get(inventory::sync_runs))
+        .route(
+            "/api/v1/connections/{name}/sync",
+            get(inventory::sync_status).post(inventory::start_sync),
+        )
 }
 
 async fn openapi_json() -> Json<serde_json::Value> {

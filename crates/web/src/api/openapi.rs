@@ -31,7 +31,7 @@ pub fn document() -> Value {
         }
         extra
     };
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Steward API",
@@ -119,7 +119,15 @@ pub fn document() -> Value {
                     "token": {"type": "string", "description": "stw_…; shown once"}}}
             }
         }
-    })
+    });
+    let (paths, schemas) = super::openapi_inventory::parts();
+    if let Some(p) = doc["paths"].as_object_mut() {
+        p.extend(paths);
+    }
+    if let Some(s) = doc["components"]["schemas"].as_object_mut() {
+        s.extend(schemas);
+    }
+    doc
 }
 
 #[cfg(test)]

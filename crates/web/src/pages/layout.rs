@@ -12,6 +12,17 @@ pub const STYLE_CSS: &str = include_str!("../../assets/style.css");
 
 /// A full page.
 pub fn page(title: &str, user: Option<&CurrentUser>, body: Markup) -> Html<String> {
+    page_refreshing(title, user, body, None)
+}
+
+/// A full page that reloads itself every `refresh` seconds (live sync progress without
+/// JavaScript: the CSP allows no script).
+pub fn page_refreshing(
+    title: &str,
+    user: Option<&CurrentUser>,
+    body: Markup,
+    refresh: Option<u32>,
+) -> Html<String> {
     Html(
         html! {
             (DOCTYPE)
@@ -19,6 +30,9 @@ pub fn page(title: &str, user: Option<&CurrentUser>, body: Markup) -> Html<Strin
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
+                    @if let Some(secs) = refresh {
+                        meta http-equiv="refresh" content=(secs);
+                    }
                     title { (title) " · Steward" }
                     link rel="stylesheet" href="/static/style.css";
                 }
@@ -28,6 +42,10 @@ pub fn page(title: &str, user: Option<&CurrentUser>, body: Markup) -> Html<Strin
                         @if let Some(u) = user {
                             nav {
                                 a href="/" { "Overview" }
+                                a href="/users" { "Users" }
+                                a href="/groups" { "Groups" }
+                                a href="/apps" { "Apps" }
+                                a href="/sync" { "Sync" }
                                 @if u.role.allows(Role::Admin) {
                                     a href="/settings/okta" { "Okta integration" }
                                 }

@@ -4,8 +4,10 @@
 
 mod api;
 mod auth;
+mod inventory;
 mod roles;
 mod serve;
+mod sql;
 mod wizard;
 
 use std::collections::BTreeMap;

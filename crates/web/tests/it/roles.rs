@@ -24,6 +24,14 @@ const PAGES: &[(&str, &str, Fields, Role)] = &[
         Role::Admin,
     ),
     ("POST", "/settings/okta/nope/disconnect", &[], Role::Admin),
+    ("GET", "/users", &[], Role::Viewer),
+    ("GET", "/users/nope", &[], Role::Viewer),
+    ("GET", "/groups", &[], Role::Viewer),
+    ("GET", "/groups/nope", &[], Role::Viewer),
+    ("GET", "/apps", &[], Role::Viewer),
+    ("GET", "/apps/nope", &[], Role::Viewer),
+    ("GET", "/sync", &[], Role::Viewer),
+    ("POST", "/sync", &[("connection", "nope")], Role::Admin),
 ];
 
 fn api_routes() -> Vec<(Method, &'static str, Option<serde_json::Value>, Role)> {
@@ -52,6 +60,25 @@ fn api_routes() -> Vec<(Method, &'static str, Option<serde_json::Value>, Role)> 
             Method::POST,
             "/api/v1/tokens",
             Some(json!({"name": "ci", "role": "viewer"})),
+            Role::Admin,
+        ),
+        (Method::GET, "/api/v1/users?search=a", None, Role::Viewer),
+        (Method::GET, "/api/v1/users/nope", None, Role::Viewer),
+        (Method::GET, "/api/v1/groups", None, Role::Viewer),
+        (Method::GET, "/api/v1/groups/nope", None, Role::Viewer),
+        (Method::GET, "/api/v1/apps", None, Role::Viewer),
+        (Method::GET, "/api/v1/apps/nope", None, Role::Viewer),
+        (Method::GET, "/api/v1/sync-runs", None, Role::Viewer),
+        (
+            Method::GET,
+            "/api/v1/connections/nope/sync",
+            None,
+            Role::Viewer,
+        ),
+        (
+            Method::POST,
+            "/api/v1/connections/nope/sync",
+            Some(json!({"kind": "full"})),
             Role::Admin,
         ),
     ]

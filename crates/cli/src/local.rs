@@ -1,0 +1,40 @@
+//! The local database shared by `connect`, `sync` and `status`: the store from
+//! `STEWARD_DATABASE_URL` (default: the SQLite file `steward.db` in `STEWARD_DATA_DIR`,
+//! `./steward-data`), the master key (`STEWARD_MASTER_KEY`, `STEWARD_MASTER_KEY_FILE`, or
+//! `master.key` in the data directory, created with mode 0600 on first use), and the
+//! workspace the CLI works in.
+
+use anyhow::Context as _;
+use steward_store::{MasterKey, Store, Workspace};
+
+/// The workspace the CLI's connections live in.
+pub const WORKSPACE: &str = "default";
+
+/// Opens (and migrates) the database.
+pub async fn store() -> anyhow::Result<Store> {
+    Store::from_env()
+        .await
+        .context("while opening the database")
+}
+
+/// The master key sealing private keys (created on first use).
+pub fn master_key() -> anyhow::Result<MasterKey> {
+    let dir = steward_store::data_dir_from_env();
+    MasterKey::from_env(&dir).context("while loading the master key")
+}
+
+/// The CLI's workspace, created if missing.
+pub async fn ensure_workspace(store: &Store) -> anyhow::Result<Workspace> {
+    store
+        .ensure_workspace(WORKSPACE)
+        .await
+        .with_context(|| format!("while creating the workspace {WORKSPACE:?}"))
+}
+
+/// The CLI's workspace, if it exists.
+pub async fn workspace(store: &Store) -> anyhow::Result<Option<Workspace>> {
+    store
+        .find_workspace_by_name(WORKSPACE)
+        .await
+        .with_context(|| format!("while reading the workspace {WORKSPACE:?}"))
+}

@@ -1,0 +1,336 @@
+//! The web app's accounts, sessions and API tokens.
+//!
+//! Only what a database dump may safely hold is stored: argon2id hashes of passwords and
+//! hex SHA-256 of session ids and API tokens (hashing happens in the web crate; this module
+//! never sees a bearer secret). A session's CSRF token is stored as is: forms must embed it,
+//! and it is useless without the session cookie. `Debug` of every row type hides the hash
+//! and the CSRF token.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use steward_inventory::StoreError;
+
+use crate::connections::AccountError;
+use crate::db::{RowExt, Store, db_err, on_pool};
+use crate::time::{from_ms, ms, opt_from_ms};
+
+/// An account as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    /// Id.
+    pub id: i64,
+    /// Lower-case user name.
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// `admin`, `approver` or `viewer`.
+    pub role: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When it was disabled, if it is.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for AccountRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountRow")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("disabled_at", &self.disabled_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A browser session as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// Hex SHA-256 of the cookie value.
+    pub id_hash: String,
+    /// The account.
+    pub account_id: i64,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry.
+    pub expires_at: DateTime<Utc>,
+    /// Last request.
+    pub last_seen_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for SessionRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionRow")
+            .field("account_id", &self.account_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An API token as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiTokenRow {
+    /// Id.
+    pub id: i64,
+    /// What it is for.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// The account that created it.
+    pub created_by: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last use.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for ApiTokenRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiTokenRow")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "id, username, password_hash, role, created_at, disabled_at";
+const SESSION_COLUMNS: &str = "id_hash, account_id, csrf, created_at, expires_at, last_seen_at";
+const TOKEN_COLUMNS: &str = "id, name, role, token_hash, created_by, created_at, last_used_at";
+
+fn account_from_row(r: &impl RowExt) -> Result<AccountRow, StoreError> {
+    Ok(AccountRow {
+        id: r.int("id")?,
+        username: r.text("username")?,
+        password_hash: r.text("password_hash")?,
+        role: r.text("role")?,
+        created_at: from_ms(r.int("created_at")?)?,
+        disabled_at: opt_from_ms(r.opt_int("disabled_at")?)?,
+    })
+}
+
+fn session_from_row(r: &impl RowExt) -> Result<SessionRow, StoreError> {
+    Ok(SessionRow {
+        id_hash: r.text("id_hash")?,
+        account_id: r.int("account_id")?,
+        csrf: r.text("csrf")?,
+        created_at: from_ms(r.int("created_at")?)?,
+        expires_at: from_ms(r.int("expires_at")?)?,
+        last_seen_at: from_ms(r.int("last_seen_at")?)?,
+    })
+}
+
+fn token_from_row(r: &impl RowExt) -> Result<ApiTokenRow, StoreError> {
+    Ok(ApiTokenRow {
+        id: r.int("id")?,
+        name: r.text("name")?,
+        role: r.text("role")?,
+        token_hash: r.text("token_hash")?,
+        created_by: r.int("created_by")?,
+        created_at: from_ms(r.int("created_at")?)?,
+        last_used_at: opt_from_ms(r.opt_int("last_used_at")?)?,
+    })
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+impl Store {
+    /// Creates an account; [`AccountError::AlreadyExists`] when the user name is taken.
+    pub async fn create_account(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: &str,
+        created_at: DateTime<Utc>,
+    ) -> Result<AccountRow, AccountError> {
+        let sql = format!(
+            "INSERT INTO accounts (username, password_hash, role, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING {ACCOUNT_COLUMNS}"
+        );
+        let result = on_pool!(self, p => {
+            sqlx::query(&sql)
+                .bind(username)
+                .bind(password_hash)
+                .bind(role)
+                .bind(ms(created_at))
+                .fetch_one(p)
+                .await
+                .map(|r| account_from_row(&r))
+        });
+        match result {
+            Ok(a) => Ok(a?),
+            Err(e) if is_unique_violation(&e) => {
+                Err(AccountError::AlreadyExists(format!("account {username:?}")))
+            }
+            Err(e) => Err(db_err(e).into()),
+        }
+    }
+
+    /// The account with this id.
+    pub async fn find_account(&self, id: i64) -> Result<Option<AccountRow>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+        on_pool!(self, p => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(p).await.map_err(db_err)?;
+            row.map(|r| account_from_row(&r)).transpose()
+        })
+    }
+
+    /// The account with this (lower-case) user name.
+    pub async fn find_account_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<AccountRow>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1");
+        on_pool!(self, p => {
+            let row = sqlx::query(&sql).bind(username).fetch_optional(p).await.map_err(db_err)?;
+            row.map(|r| account_from_row(&r)).transpose()
+        })
+    }
+
+    /// How many accounts exist.
+    pub async fn count_accounts(&self) -> Result<i64, StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("SELECT COUNT(*) AS n FROM accounts")
+                .fetch_one(p)
+                .await
+                .map_err(db_err)?
+                .int("n")
+        })
+    }
+
+    /// Stores a session.
+    pub async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query(
+                "INSERT INTO sessions (id_hash, account_id, csrf, created_at, expires_at, \
+                 last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&s.id_hash)
+            .bind(s.account_id)
+            .bind(&s.csrf)
+            .bind(ms(s.created_at))
+            .bind(ms(s.expires_at))
+            .bind(ms(s.last_seen_at))
+            .execute(p)
+            .await
+            .map_err(db_err)?;
+        });
+        Ok(())
+    }
+
+    /// The session with this id hash (expired ones included).
+    pub async fn find_session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = $1");
+        on_pool!(self, p => {
+            let row = sqlx::query(&sql).bind(id_hash).fetch_optional(p).await.map_err(db_err)?;
+            row.map(|r| session_from_row(&r)).transpose()
+        })
+    }
+
+    /// Records a session's use.
+    pub async fn touch_session(
+        &self,
+        id_hash: &str,
+        last_seen_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id_hash = $1")
+                .bind(id_hash)
+                .bind(ms(last_seen_at))
+                .bind(ms(expires_at))
+                .execute(p)
+                .await
+                .map_err(db_err)?;
+        });
+        Ok(())
+    }
+
+    /// Deletes a session (logout).
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                .bind(id_hash)
+                .execute(p)
+                .await
+                .map_err(db_err)?;
+        });
+        Ok(())
+    }
+
+    /// Deletes sessions that expired before `now`; returns how many.
+    pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        on_pool!(self, p => {
+            Ok(sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(ms(now))
+                .execute(p)
+                .await
+                .map_err(db_err)?
+                .rows_affected())
+        })
+    }
+
+    /// Stores an API token (by its hash) and returns it with its id.
+    pub async fn create_api_token(
+        &self,
+        name: &str,
+        role: &str,
+        token_hash: &str,
+        created_by: i64,
+        created_at: DateTime<Utc>,
+    ) -> Result<ApiTokenRow, AccountError> {
+        let sql = format!(
+            "INSERT INTO api_tokens (name, role, token_hash, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLUMNS}"
+        );
+        let result = on_pool!(self, p => {
+            sqlx::query(&sql)
+                .bind(name)
+                .bind(role)
+                .bind(token_hash)
+                .bind(created_by)
+                .bind(ms(created_at))
+                .fetch_one(p)
+                .await
+                .map(|r| token_from_row(&r))
+        });
+        match result {
+            Ok(t) => Ok(t?),
+            Err(e) if is_unique_violation(&e) => {
+                Err(AccountError::AlreadyExists("API token".into()))
+            }
+            Err(e) => Err(db_err(e).into()),
+        }
+    }
+
+    /// The API token with this hash.
+    pub async fn find_api_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<ApiTokenRow>, StoreError> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1");
+        on_pool!(self, p => {
+            let row = sqlx::query(&sql).bind(token_hash).fetch_optional(p).await.map_err(db_err)?;
+            row.map(|r| token_from_row(&r)).transpose()
+        })
+    }
+
+    /// Records an API token's use.
+    pub async fn touch_api_token(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(ms(at))
+                .execute(p)
+                .await
+                .map_err(db_err)?;
+        });
+        Ok(())
+    }
+}
