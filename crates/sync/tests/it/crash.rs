@@ -49,11 +49,17 @@ async fn dropped_sync_resumes() {
         tokio::spawn(async move { s.full().await })
     };
     while sim.state.requests.total() < 30 {
-        assert!(!running.is_finished(), "the sync ended before it could be killed");
+        assert!(
+            !running.is_finished(),
+            "the sync ended before it could be killed"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     running.abort();
-    assert!(running.await.is_err_and(|e| e.is_cancelled()), "the sync was killed mid-way");
+    assert!(
+        running.await.is_err_and(|e| e.is_cancelled()),
+        "the sync was killed mid-way"
+    );
     let pages_before = sim.state.requests.since(0).len();
     let report = s.full().await.expect("resumed sync");
     assert!(report.resumed);
