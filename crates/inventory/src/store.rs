@@ -92,6 +92,15 @@ pub trait InventoryStore: Send + Sync {
         app_id: &str,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks one user's assignment to an app removed at `at` (a targeted read found it gone).
+    /// Unknown or already removed assignments are left as they are.
+    fn remove_app_user(
+        &self,
+        conn: ConnectionId,
+        app_id: &str,
+        user_id: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Adds or updates assignments of groups to an app.
     fn upsert_app_groups(
         &self,

@@ -167,6 +167,7 @@ impl InventoryStore for Store {
         run: SyncRunId,
         users: &[UserRecord],
     ) -> Result<(), StoreError> {
+        self.forget_live_users(conn);
         let users = dedup_last(users, |u| u.id.as_str());
         if users.is_empty() {
             return Ok(());
@@ -444,6 +445,28 @@ impl InventoryStore for Store {
             .await
     }
 
+    async fn remove_app_user(
+        &self,
+        conn: ConnectionId,
+        app_id: &str,
+        user_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE app_users SET removed_at = $4 WHERE connection_id = $1 \
+                   AND app_id = $2 AND user_id = $3 AND removed_at IS NULL";
+        on_pool!(self, p => {
+            sqlx::query(sql)
+                .bind(conn)
+                .bind(app_id)
+                .bind(user_id)
+                .bind(ms(at))
+                .execute(p)
+                .await
+                .map_err(db_err)
+                .map(|_| ())
+        })
+    }
+
     async fn upsert_app_groups(
         &self,
         conn: ConnectionId,
@@ -500,6 +523,7 @@ impl InventoryStore for Store {
         kind: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.forget_live_users(conn);
         let kind = kind_of(kind)?;
         let at = ms(at);
         on_pool!(self, p => {
@@ -543,6 +567,7 @@ impl InventoryStore for Store {
         id: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.forget_live_users(conn);
         let kind = kind_of(kind)?;
         let at = ms(at);
         on_pool!(self, p => {
@@ -743,22 +768,34 @@ impl InventoryStore for Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let stats = stats_json(stats)?;
-        let done = on_pool!(self, p => {
+        let kind = on_pool!(self, p => {
             sqlx::query(
                 "UPDATE sync_runs SET status = $2, stats = $3, error = $4, finished_at = $5 \
-                 WHERE id = $1",
+                 WHERE id = $1 RETURNING kind",
             )
             .bind(run)
             .bind(status)
             .bind(Json(&stats))
             .bind(error)
             .bind(ms(at))
-            .execute(p)
+            .fetch_optional(p)
             .await
             .map_err(db_err)?
-            .rows_affected()
+            .map(|r| r.text("kind"))
+            .transpose()?
         });
-        found(done, || format!("sync run {run}"))
+        let Some(kind) = kind else {
+            return Err(StoreError::NotFound(format!("sync run {run}")));
+        };
+        if status == "succeeded" {
+            // A run may have written many rows: refresh the planner's statistics (a full
+            // or reconcile run rewrote the whole inventory). Not worth failing the run for.
+            let full = kind != SyncKind::Incremental.as_str();
+            if let Err(e) = self.optimize(full).await {
+                tracing::warn!(run, error = %e, "refreshing the planner statistics failed");
+            }
+        }
+        Ok(())
     }
 
     async fn unfinished_run(&self, conn: ConnectionId) -> Result<Option<SyncRun>, StoreError> {

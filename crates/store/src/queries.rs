@@ -477,6 +477,10 @@ impl Store {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(prefix_range);
+        let plain = !query.include_removed
+            && query.status.is_none()
+            && query.department.is_none()
+            && range.is_none();
         on_pool!(self, p => {
             let filter = |qb: &mut QueryBuilder<'_, _>| {
                 qb.push(" WHERE connection_id = ").push_bind(conn);
@@ -507,9 +511,37 @@ impl Store {
                     qb.push(")");
                 }
             };
-            let mut count = QueryBuilder::new("SELECT COUNT(*) AS n FROM users");
-            filter(&mut count);
-            let total = count.build().fetch_one(p).await.map_err(db_err)?.int("n")?;
+            // The unfiltered list's total is cached per connection: counting 100k index
+            // entries costs ~7 ms per page. The cache is keyed by the connection's latest
+            // sync run, once finished (only syncs write users), so the total shown is exact.
+            let stamp = if plain {
+                sqlx::query(
+                    "SELECT id, status, finished_at FROM sync_runs WHERE connection_id = $1 \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(conn)
+                .fetch_optional(p)
+                .await
+                .map_err(db_err)?
+                .map(|r| Ok::<_, StoreError>((r.int("id")?, r.text("status")?, r.opt_int("finished_at")?)))
+                .transpose()?
+                .filter(|(_, status, _)| status != "running")
+                .map(|(id, _, finished)| (id, finished.unwrap_or(0)))
+            } else {
+                None
+            };
+            let total = match stamp.and_then(|s| self.cached_live_users(conn, s)) {
+                Some(n) => n,
+                None => {
+                    let mut count = QueryBuilder::new("SELECT COUNT(*) AS n FROM users");
+                    filter(&mut count);
+                    let n = count.build().fetch_one(p).await.map_err(db_err)?.int("n")?;
+                    if let Some(s) = stamp {
+                        self.cache_live_users(conn, s, n);
+                    }
+                    n
+                }
+            };
 
             let mut list = QueryBuilder::new(
                 "SELECT id, login, email, first_name, last_name, status, department, title, \

@@ -299,6 +299,52 @@ async fn used_by_bucket(sim: &SimProcess, after: u64) -> Res<BTreeMap<String, (u
     Ok(used)
 }
 
+/// The kind of request a path is: `/api/v1/apps/{id}/users` → `apps/{id}/users`.
+fn resource_of(uri: &str) -> String {
+    let path = uri.split('?').next().unwrap_or(uri);
+    let parts: Vec<&str> = path
+        .trim_start_matches("/api/v1/")
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match i {
+            1 => "{id}",
+            _ if i % 2 == 1 => "{sub}",
+            _ => p,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Requests (429s and retries included) per kind of request since `after`.
+async fn used_by_resource(sim: &SimProcess, after: u64) -> Res<BTreeMap<String, u64>> {
+    let log = control(
+        sim,
+        reqwest::Method::GET,
+        &format!("requests?after={after}"),
+        None,
+    )
+    .await?;
+    let mut used: BTreeMap<String, u64> = BTreeMap::new();
+    for r in log["requests"].as_array().ok_or("requests")? {
+        let uri = r["uri"].as_str().unwrap_or_default();
+        if uri.starts_with("/api/") {
+            *used.entry(resource_of(uri)).or_default() += 1;
+        }
+    }
+    Ok(used)
+}
+
+fn breakdown(used: &BTreeMap<String, u64>) -> String {
+    used.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 async fn last_seq(sim: &SimProcess) -> Res<u64> {
     let v = control(
         sim,
@@ -395,6 +441,7 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
     let (full, full_wall) = sync(client(&sim)?, store.clone(), s.log_days, true).await?;
     let peak = peak_rss_mib();
     let used = used_by_bucket(&sim, seq0).await?;
+    let full_by_resource = used_by_resource(&sim, seq0).await?;
     let counts = store.counts(CONN).await?;
     let snapshot = control(&sim, reqwest::Method::GET, "snapshot", None).await?;
     let bounds = lower_bound(&snapshot, counts.sso_events.max(0) as u64, &limits)?;
@@ -414,8 +461,10 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
     let applied = applied["applied"].as_array().map_or(0, Vec::len);
     eprintln!("incremental sync after {applied} changes…");
     let reset_incr = reset_peak_rss();
+    let seq1 = last_seq(&sim).await?;
     let (incr, incr_wall) = sync(client(&sim)?, store.clone(), s.log_days, false).await?;
     let incr_peak = peak_rss_mib();
+    let incr_by_resource = used_by_resource(&sim, seq1).await?;
     store.close().await;
 
     // 3. Rate limits off: rows per second into each database.
@@ -538,6 +587,8 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
             mib(incr_peak, reset_incr)
         ),
     );
+    row("full sync requests by kind", breakdown(&full_by_resource));
+    row("incremental requests by kind", breakdown(&incr_by_resource));
     for (db, rows, wall, requests) in &speed {
         row(
             &format!("rate limits off, into {db}"),

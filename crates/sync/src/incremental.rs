@@ -8,7 +8,9 @@
 //!    changes, deletions; creations and app assignment changes are noted;
 //! 3. members of the groups whose `lastMembershipUpdated` differs from the stored one,
 //!    unless the log explains the change (an event of that group at or after the stamp);
-//!    created groups and apps; users and groups of apps whose assignments changed;
+//!    created groups and apps; users and groups of apps whose group assignments changed,
+//!    and single user assignments (`/apps/{id}/users/{userId}`, once per poll, final state)
+//!    where one user's assignment is all that changed in an app;
 //! 4. the new cursor is saved last, so a killed run replays the log (idempotently).
 //!
 //! Moved groups keep their old stamp in the store until step 3 is done with them, so a run
@@ -73,7 +75,7 @@ impl<S: InventoryStore> Syncer<S> {
         self.save_progress(run).await?;
 
         let (events, next) = self.poll_changes(run, &cursor).await?;
-        let todo = self.apply_events(run, &events).await?;
+        let mut todo = self.apply_events(run, &events).await?;
         // Moved groups whose changes the log explains are now up to date; read the others.
         let (explained, unexplained): (Vec<Value>, Vec<Value>) =
             moved.iter().cloned().partition(|g| {
@@ -117,7 +119,12 @@ impl<S: InventoryStore> Syncer<S> {
         {
             self.fetch_one(run, "apps", a).await?;
         }
-        let mut tasks: Vec<Task> = todo.app_users.into_iter().map(Task::AppUsers).collect();
+        let mut tasks: Vec<Task> = todo
+            .plan_app_user_reads()
+            .into_iter()
+            .map(|(app, user)| Task::AppUser { app, user })
+            .collect();
+        tasks.extend(todo.app_users.into_iter().map(Task::AppUsers));
         tasks.extend(todo.app_groups.into_iter().map(Task::AppGroups));
         self.run_tasks(run, tasks).await?;
 

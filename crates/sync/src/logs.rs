@@ -6,7 +6,7 @@
 //! and app assignments (which do not move the app's `lastUpdated`). The log supplies them.
 //! Other `user.lifecycle.*` events need nothing here: they move the user's `lastUpdated`.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use okta_client::models::LogEvent;
@@ -66,6 +66,8 @@ pub fn change_poll_url(since: DateTime<Utc>, limit: u32) -> String {
 pub(crate) struct FollowUp {
     /// Apps whose users to read again.
     pub app_users: BTreeSet<String>,
+    /// Single assignments to read again (app → users), for apps not read whole.
+    pub app_user_reads: BTreeMap<String, BTreeSet<String>>,
     /// Apps whose groups to read again.
     pub app_groups: BTreeSet<String>,
     /// Groups created (fetch when the listing did not see them).
@@ -82,10 +84,34 @@ pub(crate) struct FollowUp {
     fetched_users: HashSet<String>,
 }
 
+/// Most changed users of one app read one by one (`/apps/{id}/users/{userId}`); with more,
+/// the app's users are read whole. The app's size is not known here, and a whole read is one
+/// page for most apps, so one single read is the only case that never costs more.
+const MAX_SINGLE_READS: usize = 1;
+
 /// How far a group's `lastMembershipUpdated` may be from the event that explains it.
 const EXPLAIN_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 impl FollowUp {
+    /// Splits the assignment changes into whole-app reads and single reads: an app is read
+    /// whole when something else asks for it, or when more than [`MAX_SINGLE_READS`] of its
+    /// users changed (a whole read costs at least one page, usually exactly one). Returns the
+    /// single reads as `(app, user)` pairs, each once.
+    pub(crate) fn plan_app_user_reads(&mut self) -> Vec<(String, String)> {
+        let mut singles = Vec::new();
+        for (app, users) in std::mem::take(&mut self.app_user_reads) {
+            if self.app_users.contains(&app) {
+                continue;
+            }
+            if users.len() > MAX_SINGLE_READS {
+                self.app_users.insert(app);
+            } else {
+                singles.extend(users.into_iter().map(|u| (app.clone(), u)));
+            }
+        }
+        singles
+    }
+
     /// Whether the log explains a group's membership stamp `stamp`: it holds a membership
     /// event of that group at or after the stamp, or a user deletion at the stamp. Then the
     /// events applied bring the group up to date and its members need no re-read.
@@ -159,7 +185,17 @@ impl<S: InventoryStore> Syncer<S> {
                     todo.app_users.extend(app.clone());
                     todo.app_groups.extend(app);
                 }
-                t if t.starts_with("application.user_membership.") => todo.app_users.extend(app),
+                // One user's assignment: read just that one (its final state, once per
+                // poll), unless the event does not name the user.
+                t if t.starts_with("application.user_membership.") => match (app, user) {
+                    (Some(a), Some(u)) => {
+                        todo.app_user_reads
+                            .entry(a)
+                            .or_default()
+                            .insert(u.to_owned());
+                    }
+                    (app, _) => todo.app_users.extend(app),
+                },
                 _ => {}
             }
         }
@@ -244,6 +280,30 @@ mod tests {
         assert!(!f.explains("g1", None));
         f.unresolved_groups.insert("g1".into());
         assert!(!f.explains("g1", Some(t("2024-01-01T10:00:00Z"))));
+    }
+
+    #[test]
+    fn assignment_reads_are_planned_once_per_app() {
+        let mut f = FollowUp::default();
+        let mut add = |a: &str, u: &str| {
+            f.app_user_reads
+                .entry(a.into())
+                .or_default()
+                .insert(u.into());
+        };
+        add("a1", "u1");
+        add("a1", "u1"); // added then removed: one read
+        add("a2", "u1");
+        add("a2", "u2");
+        add("a3", "u3");
+        f.app_users.insert("a3".into()); // read whole anyway
+        let singles = f.plan_app_user_reads();
+        assert_eq!(singles, vec![("a1".to_owned(), "u1".to_owned())]);
+        assert_eq!(
+            f.app_users.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["a2", "a3"]
+        );
+        assert!(f.app_user_reads.is_empty());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use okta_client::{ClientStats, OktaClient};
 use parking_lot::Mutex;
@@ -40,6 +41,8 @@ pub(crate) struct Tracker {
     callback: Option<ProgressFn>,
     client: OktaClient,
     client_start: ClientStats,
+    /// 404s that were an answer, not a failure (a targeted read of something gone).
+    expected_not_found: AtomicU64,
 }
 
 impl Tracker {
@@ -50,12 +53,23 @@ impl Tracker {
             callback,
             client,
             client_start,
+            expected_not_found: AtomicU64::new(0),
         }
+    }
+
+    /// Counts a 404 that answered a question ("is this still there?") rather than failed:
+    /// it is left out of the run's errors.
+    pub(crate) fn expected_not_found(&self) {
+        self.expected_not_found.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The client's figures since the run started in this process.
     pub(crate) fn client_delta(&self) -> ClientStats {
-        self.client.stats().since(&self.client_start)
+        let mut d = self.client.stats().since(&self.client_start);
+        d.errors = d
+            .errors
+            .saturating_sub(self.expected_not_found.load(Ordering::Relaxed));
+        d
     }
 
     /// Adds `requests` expected pages to `resource`'s estimate.

@@ -19,6 +19,8 @@ pub(crate) enum Task {
     },
     /// Users assigned to an app.
     AppUsers(String),
+    /// One user's assignment to an app (`/apps/{app}/users/{user}`).
+    AppUser { app: String, user: String },
     /// Groups assigned to an app.
     AppGroups(String),
 }
@@ -32,7 +34,7 @@ impl Task {
                 let pages = n.div_ceil(u64::from(members_limit.max(1)));
                 ("memberships", if *builtin { pages.max(1) } else { pages })
             }
-            Task::AppUsers(_) => ("app_users", 1),
+            Task::AppUsers(_) | Task::AppUser { .. } => ("app_users", 1),
             Task::AppGroups(_) => ("app_groups", 1),
         }
     }
@@ -53,6 +55,9 @@ impl<S: InventoryStore> Syncer<S> {
     }
 
     async fn run_task(&self, run: &RunCtx, task: Task) -> Result<(), SyncError> {
+        if let Task::AppUser { app, user } = &task {
+            return self.read_app_user(run, app, user).await;
+        }
         let ps = &self.config.page_sizes;
         let at_start = self.clock.now();
         let (kind, id, result) = match &task {
@@ -82,6 +87,7 @@ impl<S: InventoryStore> Syncer<S> {
                     self.listing(run, &key, first, Sink::AppUsers(id)).await,
                 )
             }
+            Task::AppUser { .. } => return Ok(()),
             Task::AppGroups(id) => {
                 let first = url_with(
                     &format!("/api/v1/apps/{id}/groups"),
@@ -108,7 +114,32 @@ impl<S: InventoryStore> Syncer<S> {
             Task::Members { id, .. } => st.finish_group_members(conn, run_id, id, at_start).await?,
             Task::AppUsers(id) => st.finish_app_users(conn, run_id, id, at_start).await?,
             Task::AppGroups(id) => st.finish_app_groups(conn, run_id, id, at_start).await?,
+            Task::AppUser { .. } => {}
         }
+        Ok(())
+    }
+
+    /// Reads one assignment and writes what Okta says now: the assignment, or its removal
+    /// when Okta answers 404 (not assigned, or the app or user is gone).
+    async fn read_app_user(&self, run: &RunCtx, app: &str, user: &str) -> Result<(), SyncError> {
+        let at = self.clock.now();
+        let path = format!("/api/v1/apps/{app}/users/{user}");
+        let found = match self.client.get_json::<serde_json::Value>(&path).await {
+            Ok(v) => {
+                let rec = convert::app_user(app, v)?;
+                self.store
+                    .upsert_app_users(self.conn, run.id, &[rec])
+                    .await?;
+                1
+            }
+            Err(OktaError::NotFound { .. }) => {
+                self.store.remove_app_user(self.conn, app, user, at).await?;
+                run.tracker.expected_not_found();
+                0
+            }
+            Err(e) => return Err(e.into()),
+        };
+        run.tracker.page("app_users", found);
         Ok(())
     }
 

@@ -1,4 +1,5 @@
-//! `/api/v1/apps`, `/apps/{id}`, `/apps/{id}/users`, `/apps/{id}/groups`
+//! `/api/v1/apps`, `/apps/{id}`, `/apps/{id}/users`, `/apps/{id}/users/{userId}`,
+//! `/apps/{id}/groups`, `/apps/{id}/groups/{groupId}`
 //! (reference 5.2, scope `okta.apps.read`).
 
 use super::filter::{self, Expr, Field, Lit, Op};
@@ -264,6 +265,51 @@ pub async fn users(
         &paging::self_url(base, path, &q),
         next.as_deref(),
     ))
+}
+
+/// `GET /api/v1/apps/{id}/users/{userId}`: one assignment (`expand=user` embeds the user);
+/// 404 `E0000007` when the user is unknown or not assigned.
+pub async fn user_one(
+    principal: Principal,
+    State(state): State<Arc<SimState>>,
+    OriginalUri(uri): OriginalUri,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &principal, SCOPE, Permission::ReadApps, uri.path())?;
+    let q = Query::parse(uri.query());
+    let embed = expands(&q, "user");
+    let org = state.org.read();
+    let a = &org.apps[find(&org, &id)? as usize];
+    let (u, au) = org
+        .user_by_id
+        .get(&user_id)
+        .and_then(|u| a.users.get_key_value(u))
+        .ok_or_else(|| ApiError::not_found(&user_id, "AppUser"))?;
+    let v = render::app_user(&org, a, *u, au, state.base_url(), embed);
+    drop(org);
+    Ok(Json(v).into_response())
+}
+
+/// `GET /api/v1/apps/{id}/groups/{groupId}`: one group assignment; 404 `E0000007` when the
+/// group is unknown, deleted or not assigned.
+pub async fn group_one(
+    principal: Principal,
+    State(state): State<Arc<SimState>>,
+    OriginalUri(uri): OriginalUri,
+    Path((id, group_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    authorize(&state, &principal, SCOPE, Permission::ReadApps, uri.path())?;
+    let org = state.org.read();
+    let a = &org.apps[find(&org, &id)? as usize];
+    let (g, ag) = org
+        .group_by_id
+        .get(&group_id)
+        .filter(|g| !org.groups[**g as usize].deleted)
+        .and_then(|g| a.groups.get_key_value(g))
+        .ok_or_else(|| ApiError::not_found(&group_id, "AppGroup"))?;
+    let v = render::app_group(&org, a, *g, ag, state.base_url());
+    drop(org);
+    Ok(Json(v).into_response())
 }
 
 /// `GET /api/v1/apps/{id}/groups`: group assignments in group order; `q` is a prefix on the

@@ -43,7 +43,9 @@ pub fn routes() -> axum::Router<Arc<SimState>> {
         .route("/api/v1/apps", get(apps::list))
         .route("/api/v1/apps/{id}", get(apps::get_one))
         .route("/api/v1/apps/{id}/users", get(apps::users))
+        .route("/api/v1/apps/{id}/users/{user_id}", get(apps::user_one))
         .route("/api/v1/apps/{id}/groups", get(apps::groups))
+        .route("/api/v1/apps/{id}/groups/{group_id}", get(apps::group_one))
         .route("/api/v1/logs", get(logs::list))
 }
 

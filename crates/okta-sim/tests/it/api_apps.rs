@@ -244,6 +244,90 @@ async fn app_groups_minimum_20_and_expand_group() {
 }
 
 #[tokio::test]
+async fn single_app_user_and_app_group() {
+    let sim = start(None).await;
+    let t = bearer_token(&sim, &ALL_SCOPES);
+    let (aid, assigned, scope, unassigned, gid, other_gid) = {
+        let org = sim.state.org.read();
+        let (_, a) = org
+            .live_apps()
+            .find(|(_, a)| {
+                !a.is_service
+                    && !a.users.is_empty()
+                    && !a.groups.is_empty()
+                    && a.users.len() < org.users.len()
+                    && a.groups.len() < org.groups.len()
+            })
+            .expect("an app with some users and groups");
+        let (u, au) = a.users.iter().next().expect("a user");
+        let free = (0..org.users.len() as u32)
+            .find(|u| !a.users.contains_key(u))
+            .expect("an unassigned user");
+        let g = a.groups.keys().next().expect("a group");
+        let free_g = (0..org.groups.len() as u32)
+            .find(|g| !a.groups.contains_key(g))
+            .expect("an unassigned group");
+        (
+            a.id.clone(),
+            org.users[*u as usize].id.clone(),
+            au.scope.as_str(),
+            org.users[free as usize].id.clone(),
+            org.groups[*g as usize].id.clone(),
+            org.groups[free_g as usize].id.clone(),
+        )
+    };
+    // The same object the listing renders.
+    let (_, _, list) = get(&sim, &t, &format!("/api/v1/apps/{aid}/users?limit=500")).await;
+    let listed = list
+        .as_array()
+        .and_then(|l| l.iter().find(|u| u["id"] == assigned.as_str()))
+        .cloned()
+        .expect("listed");
+    let (s, _, body) = get(&sim, &t, &format!("/api/v1/apps/{aid}/users/{assigned}")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body, listed);
+    assert_eq!(body["scope"], scope);
+    let (s, _, body) = get(
+        &sim,
+        &t,
+        &format!("/api/v1/apps/{aid}/users/{assigned}?expand=user"),
+    )
+    .await;
+    assert_eq!((s, &body["_embedded"]["user"]["id"]), (200, &body["id"]));
+    for (user, kind) in [(unassigned.as_str(), "AppUser"), ("00unope", "AppUser")] {
+        let (s, _, body) = get(&sim, &t, &format!("/api/v1/apps/{aid}/users/{user}")).await;
+        assert_eq!((s, error_code(&body)), (404, "E0000007"), "{user}");
+        assert_eq!(
+            body["errorSummary"],
+            format!("Not found: Resource not found: {user} ({kind})")
+        );
+    }
+    let (s, _, body) = get(&sim, &t, &format!("/api/v1/apps/0oanope/users/{assigned}")).await;
+    assert_eq!((s, error_code(&body)), (404, "E0000007"));
+
+    let (s, _, body) = get(&sim, &t, &format!("/api/v1/apps/{aid}/groups/{gid}")).await;
+    assert_eq!(
+        (s, body["id"].as_str()),
+        (200, Some(gid.as_str())),
+        "{body}"
+    );
+    for group in [other_gid.as_str(), "00gnope"] {
+        let (s, _, body) = get(&sim, &t, &format!("/api/v1/apps/{aid}/groups/{group}")).await;
+        assert_eq!((s, error_code(&body)), (404, "E0000007"), "{group}");
+    }
+
+    // Same scope and role checks as the listings.
+    let t = bearer_token(&sim, &["okta.users.read"]);
+    let (s, _, _) = get(&sim, &t, &format!("/api/v1/apps/{aid}/users/{assigned}")).await;
+    assert_eq!(s, 403);
+    let gma = second_app_token(&sim, &["GROUP_MEMBERSHIP_ADMIN"], &ALL_SCOPES);
+    let (s, _, body) = get(&sim, &gma, &format!("/api/v1/apps/{aid}/users/{assigned}")).await;
+    assert_eq!((s, error_code(&body)), (403, "E0000006"));
+    let (s, _, body) = get(&sim, &gma, &format!("/api/v1/apps/{aid}/groups/{gid}")).await;
+    assert_eq!((s, error_code(&body)), (403, "E0000006"));
+}
+
+#[tokio::test]
 async fn scopes_and_roles() {
     let sim = start(None).await;
     let t = bearer_token(&sim, &["okta.users.read"]);

@@ -7,11 +7,23 @@ use crate::inventory::run_from_row;
 
 impl Store {
     /// Departments of live users, sorted (for the user list's filter), at most 500.
+    ///
+    /// A skip scan of the partial index `users_live_department`: each step seeks the first
+    /// department after the previous one, so the cost grows with the departments (tens), not
+    /// with the users (a `SELECT DISTINCT` reads every index entry: ~200 ms at 100k users).
     pub async fn departments(&self, conn: ConnectionId) -> Result<Vec<String>, StoreError> {
         on_pool!(self, p => {
             let rows = sqlx::query(
-                "SELECT DISTINCT department FROM users WHERE connection_id = $1 \
-                 AND removed_at IS NULL AND department IS NOT NULL ORDER BY department LIMIT 500",
+                "WITH RECURSIVE d(department) AS ( \
+                   SELECT MIN(department) FROM users WHERE connection_id = $1 \
+                   AND removed_at IS NULL AND department IS NOT NULL \
+                   UNION ALL \
+                   SELECT (SELECT MIN(u.department) FROM users u WHERE u.connection_id = $1 \
+                           AND u.removed_at IS NULL AND u.department IS NOT NULL \
+                           AND u.department > d.department) \
+                   FROM d WHERE d.department IS NOT NULL) \
+                 SELECT department FROM d WHERE department IS NOT NULL \
+                 ORDER BY department LIMIT 500",
             )
             .bind(conn)
             .fetch_all(p)

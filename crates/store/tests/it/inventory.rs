@@ -304,6 +304,54 @@ async fn membership_changes_from_the_log() {
 }
 
 #[tokio::test]
+async fn remove_app_user_marks_one_assignment() {
+    on_each_backend(|store| async move {
+        seed(&store, 1).await;
+        store
+            .remove_app_user(C, &aid(0), &uid(3), t0())
+            .await
+            .unwrap();
+        // Idempotent, and the first removal time is kept.
+        store
+            .remove_app_user(C, &aid(0), &uid(3), ts(-1))
+            .await
+            .unwrap();
+        // Unknown assignments are a no-op.
+        store
+            .remove_app_user(C, &aid(1), &uid(9), t0())
+            .await
+            .unwrap();
+        store
+            .remove_app_user(C, "0oa-never-seen", &uid(0), t0())
+            .await
+            .unwrap();
+        let snap = store.inventory_snapshot(C).await.unwrap();
+        let ids = |i: usize| -> Vec<String> {
+            snap.apps[i].users.iter().map(|u| u.id.clone()).collect()
+        };
+        assert_eq!(ids(0), vec![uid(0)]);
+        assert_eq!(ids(1), vec![uid(1)]);
+        assert_eq!(removed(&store, "app_users").await, 1);
+        let at: i64 = store
+            .raw_scalar(
+                "SELECT removed_at FROM app_users WHERE connection_id = $1 AND removed_at IS NOT NULL",
+                C,
+            )
+            .await
+            .unwrap();
+        assert_eq!(at, t0().timestamp_millis());
+        // Seen again: back.
+        store
+            .upsert_app_users(C, 2, &[app_user(0, 3, "GROUP")])
+            .await
+            .unwrap();
+        let snap = store.inventory_snapshot(C).await.unwrap();
+        assert_eq!(snap.apps[0].users.len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn mark_removed_takes_relations_along() {
     on_each_backend(|store| async move {
         seed(&store, 1).await;

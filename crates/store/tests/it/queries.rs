@@ -154,3 +154,47 @@ async fn user_detail_shows_groups_apps_and_usage() {
     })
     .await;
 }
+
+/// The unfiltered list's total is cached per finished sync run; a new run (or any write
+/// through the store) makes it count again.
+#[tokio::test]
+async fn live_user_total_follows_sync_runs() {
+    on_each_backend(|store| async move {
+        let stats = steward_inventory::SyncStats::default();
+        let run = store
+            .start_run(C, steward_inventory::SyncKind::Full, t0())
+            .await
+            .unwrap();
+        let users: Vec<_> = (0..5).map(user).collect();
+        store.upsert_users(C, run, &users).await.unwrap();
+        store
+            .finish_run(run, "succeeded", &stats, None, t0())
+            .await
+            .unwrap();
+        let total = |store: steward_store::Store| async move {
+            store
+                .list_users(C, &UserQuery::default())
+                .await
+                .unwrap()
+                .total
+        };
+        assert_eq!(total(store.clone()).await, 5);
+        assert_eq!(total(store.clone()).await, 5);
+
+        let run = store
+            .start_run(C, steward_inventory::SyncKind::Incremental, t0())
+            .await
+            .unwrap();
+        let more: Vec<_> = (5..8).map(user).collect();
+        store.upsert_users(C, run, &more).await.unwrap();
+        assert_eq!(total(store.clone()).await, 8);
+        store.mark_removed(C, "users", &uid(0), t0()).await.unwrap();
+        assert_eq!(total(store.clone()).await, 7);
+        store
+            .finish_run(run, "succeeded", &stats, None, t0())
+            .await
+            .unwrap();
+        assert_eq!(total(store.clone()).await, 7);
+    })
+    .await;
+}

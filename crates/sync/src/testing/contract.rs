@@ -145,6 +145,23 @@ impl InventoryStore for MemoryStore {
             Ok(())
         })
     }
+    async fn remove_app_user(
+        &self,
+        conn: ConnectionId,
+        app_id: &str,
+        user_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(conn, |c| {
+            if let Some(r) = c
+                .app_users
+                .get_mut(&(app_id.to_owned(), user_id.to_owned()))
+            {
+                r.remove(at);
+            }
+            Ok(())
+        })
+    }
     async fn upsert_app_groups(
         &self,
         conn: ConnectionId,

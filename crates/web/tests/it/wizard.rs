@@ -138,6 +138,17 @@ async fn paste_okta_key_connects_and_the_key_never_leaks() {
     );
     assert!(r.body.contains(&format!("value=\"{}\"", creds.domain)));
     assert!(r.body.contains(&format!("value=\"{}\"", creds.client_id)));
+    // The summary at the top of the form links to the key; the error sits under the key's
+    // textarea, before the Key ID input.
+    let at = |needle: &str| {
+        r.body
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {}", r.body))
+    };
+    assert!(at("id=\"error-summary\"") < at("id=\"name\""));
+    assert!(r.body.contains("href=\"#private_key\""), "{}", r.body);
+    let error = at("class=\"field-error\"");
+    assert!(at("id=\"private_key\"") < error && error < at("id=\"key_id\""));
     assert!(
         t.state
             .repos

@@ -27,6 +27,17 @@ pub(crate) fn sync_now_form(user: &CurrentUser, conn: &str) -> Markup {
     }
 }
 
+/// Who started a sync, for people: `user:NAME` is shown as `NAME`, `token:NAME` as
+/// `API token NAME`, `scheduler` as `the scheduler`; anything else as is.
+fn actor_label(actor: &str) -> String {
+    match actor.split_once(':') {
+        Some(("user", name)) => name.to_owned(),
+        Some(("token", name)) => format!("API token {name}"),
+        _ if actor == "scheduler" => "the scheduler".to_owned(),
+        _ => actor.to_owned(),
+    }
+}
+
 /// `GET /sync`.
 pub async fn page(
     State(state): State<AppState>,
@@ -45,7 +56,7 @@ pub async fn page(
         @if let Some(l) = &live {
             section.card #live {
                 h2 { "Current sync" }
-                p { (l.kind.as_str()) " sync started by " (l.started_by) " at " (when(Some(l.started))) ": "
+                p { (l.kind.as_str()) " sync started by " (actor_label(&l.started_by)) " at " (when(Some(l.started))) ": "
                     strong.state { (l.state) } }
                 @if running { p { "Reading " (l.resource) "…" } }
                 p { (l.requests) " requests · " (l.rate_limited) " rate-limited (429)" }
@@ -114,4 +125,17 @@ pub async fn sync_now(
         .append_pair("connection", &form.connection)
         .finish();
     Ok(Redirect::to(&format!("/sync?{q}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::actor_label;
+
+    #[test]
+    fn actors_are_shown_by_name() {
+        assert_eq!(actor_label("user:admin"), "admin");
+        assert_eq!(actor_label("token:ci"), "API token ci");
+        assert_eq!(actor_label("scheduler"), "the scheduler");
+        assert_eq!(actor_label("other"), "other");
+    }
 }

@@ -66,6 +66,44 @@ fn field_error(errors: &BTreeMap<&'static str, FieldError>, field: &str) -> Mark
     }
 }
 
+/// The wizard's fields in form order: (error key = input id, label).
+const WIZARD_FIELDS: [(&str, &str); 6] = [
+    ("name", "Connection name"),
+    ("domain", "Okta domain"),
+    ("client_id", "Client ID"),
+    ("dpop", "DPoP"),
+    ("private_key", "Private key"),
+    ("key_id", "Key ID"),
+];
+
+/// After a failed save: every field error at the top of the form, in form order, each
+/// linking to its field and saying how to fix it (the same error also stays next to the
+/// field).
+fn error_summary(errors: &BTreeMap<&'static str, FieldError>) -> Markup {
+    let listed: Vec<(&str, &str, &FieldError)> = WIZARD_FIELDS
+        .iter()
+        .filter_map(|&(id, label)| errors.get(id).map(|e| (id, label, e)))
+        .collect();
+    html! {
+        @if !listed.is_empty() {
+            div.error-summary #error-summary role="alert" tabindex="-1" {
+                h3 {
+                    @if listed.len() == 1 { "1 problem to fix before saving" }
+                    @else { (listed.len()) " problems to fix before saving" }
+                }
+                ul {
+                    @for (id, label, e) in &listed {
+                        li {
+                            a href={"#" (id)} { (label) } ": " (e.message)
+                            @if !e.fix.is_empty() { span.summary-fix { (e.fix) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The doctor's checklist: one row per check, each failing one with its fix.
 pub fn checklist(report: &Report) -> Markup {
     html! {
@@ -145,6 +183,7 @@ pub fn wizard(user: &CurrentUser, w: &Wizard, connections: &[Connection]) -> Mar
         form.card method="post" action="/settings/okta" {
             (csrf_field(user))
             h2 { "Connect an Okta org" }
+            (error_summary(&w.errors))
             p.muted { "Follow the steps in the Okta Admin Console, in order. Steward tests every step when you save." }
             label for="name" { "Connection name" }
             input #name type="text" name="name" value=(if w.name.is_empty() { "okta" } else { &w.name });
@@ -184,7 +223,6 @@ pub fn wizard(user: &CurrentUser, w: &Wizard, connections: &[Connection]) -> Mar
                             pre.copy #public-jwk { (jwk) }
                         }
                     }
-                    (field_error(&w.errors, "key_id"))
                 }
                 li {
                     (step_head(SetupStep::CopyPrivateKey))
@@ -193,9 +231,10 @@ pub fn wizard(user: &CurrentUser, w: &Wizard, connections: &[Connection]) -> Mar
                         @if w.key.is_some() { "Paste a different private key (optional)" } @else { "Private key (JSON or PEM)" }
                     }
                     textarea #private_key name="private_key" autocomplete="off" spellcheck="false" {}
+                    (field_error(&w.errors, "private_key"))
                     label for="key_id" { "Key ID (only for a PEM key)" }
                     input #key_id type="text" name="key_id" value=(w.key_id);
-                    (field_error(&w.errors, "private_key"))
+                    (field_error(&w.errors, "key_id"))
                 }
                 li {
                     (step_head(SetupStep::GrantScopes))
