@@ -93,14 +93,11 @@ pub async fn list(
         None => None,
     };
     let prefix = q.non_empty("q").map(str::to_lowercase);
+    let pager = paging::Pager::new(base, path, &q, "a");
     let org = state.org.read();
-    let start = match q.non_empty("after") {
-        None => 0,
-        Some(c) => {
-            let id = paging::decode_cursor(c, "a")?;
-            *org.app_by_id.get(&id).ok_or_else(paging::invalid_cursor)? as usize + 1
-        }
-    };
+    let start = pager
+        .after(|id| org.app_by_id.get(id).map(|a| *a as usize + 1))?
+        .unwrap_or(0);
     let matches = |a: &App| {
         !a.deleted
             && prefix.as_ref().is_none_or(|p| {
@@ -123,10 +120,7 @@ pub async fn list(
             .filter(|a| matches(a)),
         limit,
     );
-    let next = more
-        .then(|| page.last())
-        .flatten()
-        .map(|a| paging::encode_cursor("a", &a.id));
+    let next = paging::next_key(&page, more, |a| a.id.clone());
     let expand_u = expand_user.as_deref().and_then(|id| org.find_user(id));
     let items: Vec<_> = page
         .into_iter()
@@ -142,12 +136,7 @@ pub async fn list(
         })
         .collect();
     drop(org);
-    let next = next.map(|c| paging::next_url(base, path, &q, &c, &[]));
-    Ok(paging::list_response(
-        items,
-        &paging::self_url(base, path, &q),
-        next.as_deref(),
-    ))
+    Ok(pager.respond(items, next))
 }
 
 /// `filter`: `eq` on `id`, `status`, `name`, `credentials.signing.kid`, `settings.slo.enabled`,
@@ -226,19 +215,12 @@ pub async fn users(
     let limit = paging::limit(&q, USERS_LIMIT)?;
     let embed = expands(&q, "user");
     let prefix = q.non_empty("q").map(str::to_lowercase);
+    let pager = paging::Pager::new(base, path, &q, "au");
     let org = state.org.read();
     let a = &org.apps[find(&org, &id)? as usize];
-    let from = match q.non_empty("after") {
-        None => Bound::Unbounded,
-        Some(c) => {
-            let uid = paging::decode_cursor(c, "au")?;
-            Bound::Excluded(
-                *org.user_by_id
-                    .get(&uid)
-                    .ok_or_else(paging::invalid_cursor)?,
-            )
-        }
-    };
+    let from = pager
+        .after(|uid| org.user_by_id.get(uid).copied())?
+        .map_or(Bound::Unbounded, Bound::Excluded);
     let (page, more) = paging::take_page(
         a.users.range((from, Bound::Unbounded)).filter(|(u, au)| {
             prefix.as_ref().is_none_or(|p| {
@@ -250,21 +232,13 @@ pub async fn users(
         }),
         limit,
     );
-    let next = more
-        .then(|| page.last())
-        .flatten()
-        .map(|(u, _)| paging::encode_cursor("au", &org.users[**u as usize].id));
+    let next = paging::next_key(&page, more, |(u, _)| org.users[**u as usize].id.clone());
     let items: Vec<_> = page
         .into_iter()
         .map(|(u, au)| render::app_user(&org, a, *u, au, base, embed))
         .collect();
     drop(org);
-    let next = next.map(|c| paging::next_url(base, path, &q, &c, &[]));
-    Ok(paging::list_response(
-        items,
-        &paging::self_url(base, path, &q),
-        next.as_deref(),
-    ))
+    Ok(pager.respond(items, next))
 }
 
 /// `GET /api/v1/apps/{id}/users/{userId}`: one assignment (`expand=user` embeds the user);
@@ -327,19 +301,12 @@ pub async fn groups(
     let limit = paging::limit(&q, GROUPS_LIMIT)?;
     let embed = expands(&q, "group");
     let prefix = q.non_empty("q").map(str::to_lowercase);
+    let pager = paging::Pager::new(base, path, &q, "ag");
     let org = state.org.read();
     let a = &org.apps[find(&org, &id)? as usize];
-    let from = match q.non_empty("after") {
-        None => Bound::Unbounded,
-        Some(c) => {
-            let gid = paging::decode_cursor(c, "ag")?;
-            Bound::Excluded(
-                *org.group_by_id
-                    .get(&gid)
-                    .ok_or_else(paging::invalid_cursor)?,
-            )
-        }
-    };
+    let from = pager
+        .after(|gid| org.group_by_id.get(gid).copied())?
+        .map_or(Bound::Unbounded, Bound::Excluded);
     let (page, more) = paging::take_page(
         a.groups.range((from, Bound::Unbounded)).filter(|(g, _)| {
             let grp = &org.groups[**g as usize];
@@ -350,10 +317,7 @@ pub async fn groups(
         }),
         limit,
     );
-    let next = more
-        .then(|| page.last())
-        .flatten()
-        .map(|(g, _)| paging::encode_cursor("ag", &org.groups[**g as usize].id));
+    let next = paging::next_key(&page, more, |(g, _)| org.groups[**g as usize].id.clone());
     let items: Vec<_> = page
         .into_iter()
         .map(|(g, ag)| {
@@ -366,10 +330,5 @@ pub async fn groups(
         })
         .collect();
     drop(org);
-    let next = next.map(|c| paging::next_url(base, path, &q, &c, &[]));
-    Ok(paging::list_response(
-        items,
-        &paging::self_url(base, path, &q),
-        next.as_deref(),
-    ))
+    Ok(pager.respond(items, next))
 }

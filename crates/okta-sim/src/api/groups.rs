@@ -16,6 +16,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::ops::Bound;
 use std::sync::Arc;
 
 const SCOPE: &str = "okta.groups.read";
@@ -119,38 +120,26 @@ pub async fn list(
     let sort_by = q.non_empty("search").and(q.non_empty("sortBy"));
     let org = state.org.read();
     if let Some(sort_by) = sort_by {
-        let after = q
-            .non_empty("after")
-            .map(|c| paging::decode_cursor(c, "gs"))
-            .transpose()?;
+        let pager = paging::Pager::new(base, path, &q, "gs");
+        let after = pager.after(|c| Some(c.to_owned()))?;
         let items: Vec<(String, String, GroupIdx)> = org
             .live_groups()
             .filter(|(_, g)| matches(&org, g, &expr))
             .map(|(i, g)| (sort_key(&org, g, sort_by), g.id.clone(), i))
             .collect();
         let (page, more) = paging::sorted_page(items, desc, after.as_deref(), limit)?;
-        let next = more
-            .then(|| page.last())
-            .flatten()
-            .map(|(k, id, _)| paging::encode_cursor("gs", &paging::sorted_cursor(k, id)));
+        let next = paging::next_key(&page, more, |(k, id, _)| paging::sorted_cursor(k, id));
         let items: Vec<_> = page
             .iter()
             .map(|(_, _, i)| render_group(&org, &org.groups[*i as usize], base, &q))
             .collect();
         drop(org);
-        let next = next.map(|c| paging::next_url(base, path, &q, &c, &[]));
-        return Ok(paging::list_response(items, &self_link, next.as_deref()));
+        return Ok(pager.respond(items, next));
     }
-    let start = match q.non_empty("after") {
-        None => 0,
-        Some(c) => {
-            let id = paging::decode_cursor(c, "g")?;
-            *org.group_by_id
-                .get(&id)
-                .ok_or_else(paging::invalid_cursor)? as usize
-                + 1
-        }
-    };
+    let pager = paging::Pager::new(base, path, &q, "g");
+    let start = pager
+        .after(|id| org.group_by_id.get(id).map(|g| *g as usize + 1))?
+        .unwrap_or(0);
     let (page, more) = paging::take_page(
         org.groups
             .get(start..)
@@ -159,17 +148,13 @@ pub async fn list(
             .filter(|g| matches(&org, g, &expr)),
         limit,
     );
-    let next = more
-        .then(|| page.last())
-        .flatten()
-        .map(|g| paging::encode_cursor("g", &g.id));
+    let next = paging::next_key(&page, more, |g| g.id.clone());
     let items: Vec<_> = page
         .into_iter()
         .map(|g| render_group(&org, g, base, &q))
         .collect();
     drop(org);
-    let next = next.map(|c| paging::next_url(base, path, &q, &c, &[]));
-    Ok(paging::list_response(items, &self_link, next.as_deref()))
+    Ok(pager.respond(items, next))
 }
 
 const TIMES: [&str; 3] = ["created", "lastUpdated", "lastMembershipUpdated"];
@@ -282,43 +267,26 @@ pub async fn members(
     let q = Query::parse(uri.query());
     let base = state.base_url();
     let limit = paging::limit(&q, MEMBERS_LIMIT)?;
+    let pager = paging::Pager::new(base, path, &q, "m");
     let org = state.org.read();
     let g = find(&org, &id)?;
     let members = &org.groups[g as usize].members;
-    let (page, more) = match q.non_empty("after") {
-        None => paging::take_page(members.iter(), limit),
-        Some(c) => {
-            let uid = paging::decode_cursor(c, "m")?;
-            let from = *org
-                .user_by_id
-                .get(&uid)
-                .ok_or_else(paging::invalid_cursor)?;
-            paging::take_page(
-                members.range((std::ops::Bound::Excluded(from), std::ops::Bound::Unbounded)),
-                limit,
-            )
-        }
-    };
+    let from = pager
+        .after(|uid| org.user_by_id.get(uid).copied())?
+        .map_or(Bound::Unbounded, Bound::Excluded);
+    let (page, more) = paging::take_page(members.range((from, Bound::Unbounded)), limit);
     let page: Vec<_> = page
         .into_iter()
         .map(|u| &org.users[*u as usize])
         .filter(|u| !u.deleted)
         .collect();
-    let next = more
-        .then(|| page.last())
-        .flatten()
-        .map(|u| paging::encode_cursor("m", &u.id));
+    let next = paging::next_key(&page, more, |u| u.id.clone());
     let items: Vec<_> = page
         .into_iter()
         .map(|u| render::user(&org, u, base))
         .collect();
     drop(org);
-    let next = next.map(|c| paging::next_url(base, path, &q, &c, &[]));
-    Ok(paging::list_response(
-        items,
-        &paging::self_url(base, path, &q),
-        next.as_deref(),
-    ))
+    Ok(pager.respond(items, next))
 }
 
 /// `GET /api/v1/groups/{id}/apps`: apps the group is assigned to, in app order.
@@ -333,15 +301,12 @@ pub async fn apps(
     let q = Query::parse(uri.query());
     let base = state.base_url();
     let limit = paging::limit(&q, APPS_LIMIT)?;
+    let pager = paging::Pager::new(base, path, &q, "ga");
     let org = state.org.read();
     let g = find(&org, &id)?;
-    let start = match q.non_empty("after") {
-        None => 0,
-        Some(c) => {
-            let aid = paging::decode_cursor(c, "ga")?;
-            *org.app_by_id.get(&aid).ok_or_else(paging::invalid_cursor)? as usize + 1
-        }
-    };
+    let start = pager
+        .after(|aid| org.app_by_id.get(aid).map(|a| *a as usize + 1))?
+        .unwrap_or(0);
     let (page, more) = paging::take_page(
         org.apps
             .get(start..)
@@ -350,19 +315,11 @@ pub async fn apps(
             .filter(|a| !a.deleted && a.groups.contains_key(&g)),
         limit,
     );
-    let next = more
-        .then(|| page.last())
-        .flatten()
-        .map(|a| paging::encode_cursor("ga", &a.id));
+    let next = paging::next_key(&page, more, |a| a.id.clone());
     let items: Vec<_> = page
         .into_iter()
         .map(|a| render::app(a, base, org.clients.get(&a.id)))
         .collect();
     drop(org);
-    let next = next.map(|c| paging::next_url(base, path, &q, &c, &[]));
-    Ok(paging::list_response(
-        items,
-        &paging::self_url(base, path, &q),
-        next.as_deref(),
-    ))
+    Ok(pager.respond(items, next))
 }

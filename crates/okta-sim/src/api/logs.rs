@@ -199,15 +199,15 @@ fn ms(t: DateTime<Utc>) -> i64 {
 }
 
 /// Ascending cursors point at the next event to return (anchored on the event before it);
-/// descending ones at the last returned event (anchored on it).
-fn encode(log: &[LogEvent], pos: usize, desc: bool, lo: DateTime<Utc>) -> String {
+/// descending ones at the last returned event (anchored on it). Returns the cursor's key.
+fn cursor_key(log: &[LogEvent], pos: usize, desc: bool, lo: DateTime<Utc>) -> String {
     let anchor = if desc {
         log.get(pos)
     } else {
         pos.checked_sub(1).and_then(|i| log.get(i))
     };
     let anchor_ms = anchor.map_or(0, |e| ms(e.published));
-    paging::encode_cursor(CURSOR, &format!("{pos}.{anchor_ms}.{}", ms(lo)))
+    format!("{pos}.{anchor_ms}.{}", ms(lo))
 }
 
 fn decode(log: &[LogEvent], raw: &str, desc: bool) -> Result<Cursor, ApiError> {
@@ -361,16 +361,12 @@ pub async fn list(
             (page, next)
         }
     };
-    let next_cursor = next_pos.map(|p| encode(log, p, desc, lo_time));
+    let next_key = next_pos.map(|p| cursor_key(log, p, desc, lo_time));
     let items: Vec<_> = page
         .iter()
         .map(|i| render::log_event(&org, &log[*i]))
         .collect();
     drop(org);
-    let next = next_cursor.map(|c| paging::next_url(base, path, &q, &c, &["since"]));
-    Ok(paging::list_response(
-        items,
-        &paging::self_url(base, path, &q),
-        next.as_deref(),
-    ))
+    // `next` continues from the cursor alone: `since` would restart the window.
+    Ok(paging::Pager::new(base, path, &q, CURSOR).respond_dropping(items, next_key, &["since"]))
 }

@@ -173,6 +173,74 @@ pub fn list_response(items: Vec<Value>, self_link: &str, next_link: Option<&str>
     resp
 }
 
+/// One cursor-paged list request: where the caller's URL is and which cursor kind the
+/// endpoint issues. Every list handler reads its `after` and builds its response through
+/// this, so the `self`/`next` links and cursor rules are the same everywhere.
+#[derive(Clone, Copy, Debug)]
+pub struct Pager<'a> {
+    base: &'a str,
+    path: &'a str,
+    q: &'a Query,
+    kind: &'static str,
+}
+
+impl<'a> Pager<'a> {
+    /// A pager for `path` on `base`, issuing cursors of `kind`.
+    pub fn new(base: &'a str, path: &'a str, q: &'a Query, kind: &'static str) -> Self {
+        Self {
+            base,
+            path,
+            q,
+            kind,
+        }
+    }
+
+    /// The position after which the page starts: `None` without `after`; otherwise the
+    /// cursor's key resolved by `lookup`, and 400 `E0000001` when the cursor is not this
+    /// endpoint's or `lookup` does not know its key.
+    pub fn after<T>(&self, lookup: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+        let Some(raw) = self.q.non_empty("after") else {
+            return Ok(None);
+        };
+        let key = decode_cursor(raw, self.kind)?;
+        lookup(&key).map(Some).ok_or_else(invalid_cursor)
+    }
+
+    /// The list response: `items`, a `self` link, and a `next` link after `next_key` when
+    /// given (see [`next_key`]).
+    pub fn respond(&self, items: Vec<Value>, next_key: Option<String>) -> Response {
+        self.respond_dropping(items, next_key, &[])
+    }
+
+    /// [`Pager::respond`], leaving the parameters in `drop` out of the `next` link.
+    pub fn respond_dropping(
+        &self,
+        items: Vec<Value>,
+        next_key: Option<String>,
+        drop: &[&str],
+    ) -> Response {
+        let next = next_key.map(|key| {
+            next_url(
+                self.base,
+                self.path,
+                self.q,
+                &encode_cursor(self.kind, &key),
+                drop,
+            )
+        });
+        list_response(
+            items,
+            &self_url(self.base, self.path, self.q),
+            next.as_deref(),
+        )
+    }
+}
+
+/// The cursor key of a page's last item when more items remain.
+pub fn next_key<T>(page: &[T], more: bool, key: impl FnOnce(&T) -> String) -> Option<String> {
+    more.then(|| page.last()).flatten().map(key)
+}
+
 /// Takes up to `limit` items and reports whether at least one more exists.
 pub fn take_page<T>(iter: impl Iterator<Item = T>, limit: usize) -> (Vec<T>, bool) {
     let mut out = Vec::with_capacity(limit.min(1024));

@@ -109,36 +109,27 @@ pub async fn list(
 
     let org = state.org.read();
     if let Some(sort_by) = sort_by {
-        let after = q
-            .non_empty("after")
-            .map(|c| paging::decode_cursor(c, SORTED_CURSOR))
-            .transpose()?;
+        let pager = paging::Pager::new(base, path, &q, SORTED_CURSOR);
+        let after = pager.after(|c| Some(c.to_owned()))?;
         let items: Vec<(String, String, UserIdx)> = org
             .live_users()
             .filter(|(_, u)| matches(&org, u))
             .map(|(i, u)| (sort_key(&org, u, &sort_by), u.id.clone(), i))
             .collect();
         let (page, more) = paging::sorted_page(items, desc, after.as_deref(), limit)?;
-        let next = more
-            .then(|| page.last())
-            .flatten()
-            .map(|(k, id, _)| paging::encode_cursor(SORTED_CURSOR, &paging::sorted_cursor(k, id)));
+        let next = paging::next_key(&page, more, |(k, id, _)| paging::sorted_cursor(k, id));
         let items: Vec<_> = page
             .iter()
             .map(|(_, _, i)| render::user(&org, &org.users[*i as usize], base))
             .collect();
         drop(org);
-        let next = next.map(|c| paging::next_url(base, path, &q, &c, &[]));
-        return Ok(paging::list_response(items, &self_link, next.as_deref()));
+        return Ok(pager.respond(items, next));
     }
 
-    let start = match q.non_empty("after") {
-        None => 0,
-        Some(c) => {
-            let id = paging::decode_cursor(c, CURSOR)?;
-            *org.user_by_id.get(&id).ok_or_else(paging::invalid_cursor)? as usize + 1
-        }
-    };
+    let pager = paging::Pager::new(base, path, &q, CURSOR);
+    let start = pager
+        .after(|id| org.user_by_id.get(id).map(|u| *u as usize + 1))?
+        .unwrap_or(0);
     let (page, more) = paging::take_page(
         org.users
             .get(start..)
@@ -147,17 +138,13 @@ pub async fn list(
             .filter(|u| !u.deleted && matches(&org, u)),
         limit,
     );
-    let next = more
-        .then(|| page.last())
-        .flatten()
-        .map(|u| paging::encode_cursor(CURSOR, &u.id));
+    let next = paging::next_key(&page, more, |u| u.id.clone());
     let items: Vec<_> = page
         .into_iter()
         .map(|u| render::user(&org, u, base))
         .collect();
     drop(org);
-    let next = next.map(|c| paging::next_url(base, path, &q, &c, &[]));
-    Ok(paging::list_response(items, &self_link, next.as_deref()))
+    Ok(pager.respond(items, next))
 }
 
 const PROFILE_EQ: [&str; 4] = [
