@@ -105,7 +105,10 @@ impl OktaClient {
         let base = parse(format!("{}/", config.domain.base_url()))?;
         let token_url = parse(config.domain.token_url())?;
         let transport = Transport::new(config.transport.clone())?;
-        let governor = Governor::new(config.transport.concurrency);
+        let governor = Governor::with_window(
+            config.transport.concurrency,
+            config.transport.rate_limit_window,
+        );
         let scopes = config.scopes.join(" ");
         let shared = Arc::new(Shared {
             transport,
@@ -316,7 +319,12 @@ impl OktaClient {
             sh.counters.waited(permit.paced());
             sh.counters.request();
             let result = sh.transport.execute(req).await;
-            drop(permit);
+            match &result {
+                // Every response, 429s included, so the governor learns the window.
+                Ok(r) => sh.governor.observe(permit, &r.headers),
+                // Unobserved, the request is charged to the window as possibly counted.
+                Err(_) => drop(permit),
+            }
             let resp = match result {
                 Ok(r) => r,
                 Err(e @ OktaError::Transport { .. })
@@ -330,7 +338,6 @@ impl OktaClient {
                 }
                 Err(e) => return Err(e),
             };
-            sh.governor.observe(bucket, &resp.headers);
             let status = resp.status;
             if status.is_success() {
                 return Ok(resp);

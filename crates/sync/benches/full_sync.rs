@@ -149,7 +149,7 @@ fn start_sim(s: &Settings, dir: &Path, rate_limits: &str) -> Res<SimProcess> {
     })
 }
 
-fn client(sim: &SimProcess) -> Res<OktaClient> {
+fn client(sim: &SimProcess, compression: f64) -> Res<OktaClient> {
     let c = &sim.credentials;
     let s = |k: &str| c[k].as_str().ok_or(format!("credentials: no {k}"));
     let key = PrivateKeyInput::parse(s("private_key_pem")?, Some(s("kid")?))?;
@@ -162,6 +162,8 @@ fn client(sim: &SimProcess) -> Res<OktaClient> {
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();
     }
+    // Okta's windows last 60 s; the simulator's are compressed like its limits.
+    config.transport.rate_limit_window = Duration::from_secs_f64(60.0 / compression);
     Ok(OktaClient::new(config)?)
 }
 
@@ -438,7 +440,13 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
     let seq0 = last_seq(&sim).await?;
     let reset = reset_peak_rss();
     eprintln!("full sync under Okta's rate limits…");
-    let (full, full_wall) = sync(client(&sim)?, store.clone(), s.log_days, true).await?;
+    let (full, full_wall) = sync(
+        client(&sim, s.compression)?,
+        store.clone(),
+        s.log_days,
+        true,
+    )
+    .await?;
     let peak = peak_rss_mib();
     let used = used_by_bucket(&sim, seq0).await?;
     let full_by_resource = used_by_resource(&sim, seq0).await?;
@@ -462,7 +470,13 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
     eprintln!("incremental sync after {applied} changes…");
     let reset_incr = reset_peak_rss();
     let seq1 = last_seq(&sim).await?;
-    let (incr, incr_wall) = sync(client(&sim)?, store.clone(), s.log_days, false).await?;
+    let (incr, incr_wall) = sync(
+        client(&sim, s.compression)?,
+        store.clone(),
+        s.log_days,
+        false,
+    )
+    .await?;
     let incr_peak = peak_rss_mib();
     let incr_by_resource = used_by_resource(&sim, seq1).await?;
     store.close().await;
@@ -483,7 +497,13 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
         .await?;
         eprintln!("full sync into SQLite, rate limits off…");
         let store = sqlite_store(dir, "unlimited").await?;
-        let (r, wall) = sync(client(&sim)?, store.clone(), s.log_days, true).await?;
+        let (r, wall) = sync(
+            client(&sim, s.compression)?,
+            store.clone(),
+            s.log_days,
+            true,
+        )
+        .await?;
         let rows = inventory_rows(&store.counts(CONN).await?);
         speed.push(("SQLite".into(), rows, wall, r.stats.requests));
         store.close().await;
@@ -492,7 +512,13 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
             let (schema, url) = pg_schema(&base).await?;
             let outcome = async {
                 let store = Store::connect(&url).await?;
-                let (r, wall) = sync(client(&sim)?, store.clone(), s.log_days, true).await?;
+                let (r, wall) = sync(
+                    client(&sim, s.compression)?,
+                    store.clone(),
+                    s.log_days,
+                    true,
+                )
+                .await?;
                 let rows = inventory_rows(&store.counts(CONN).await?);
                 store.close().await;
                 Ok::<_, Box<dyn std::error::Error>>((rows, wall, r.stats.requests))

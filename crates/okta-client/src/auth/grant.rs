@@ -76,7 +76,10 @@ pub(crate) async fn fetch_token(cx: &GrantContext<'_>) -> Result<Token, OktaErro
         let permit = cx.governor.acquire("token").await?;
         let started = Instant::now();
         let result = cx.transport.execute(req).await;
-        drop(permit);
+        match &result {
+            Ok(r) => cx.governor.observe(permit, &r.headers),
+            Err(_) => drop(permit),
+        }
         let resp = match result {
             Ok(r) => r,
             Err(e @ OktaError::Transport { .. }) if attempt < opts.max_retries => {
@@ -87,7 +90,6 @@ pub(crate) async fn fetch_token(cx: &GrantContext<'_>) -> Result<Token, OktaErro
             }
             Err(e) => return Err(e),
         };
-        cx.governor.observe("token", &resp.headers);
         if let Some(n) = resp.header("dpop-nonce") {
             cx.nonces.set_token_nonce(n);
         }

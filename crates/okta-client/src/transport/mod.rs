@@ -35,6 +35,13 @@ pub struct TransportOptions {
     pub backoff_max: Duration,
     /// Concurrent requests (default 10).
     pub concurrency: usize,
+    /// The longest a rate-limit window of the server can last (default 60 s, Okta's
+    /// documented window). The governor uses it to bound when a window ends (it ends no
+    /// later than this after the first response seen from it), which matters most when
+    /// windows are short. Set it to 60 s divided by the simulator's `time_compression`;
+    /// a value *shorter* than the server's windows would let requests through too early
+    /// (the governor detects that, warns, and stops relying on it).
+    pub rate_limit_window: Duration,
     /// `User-Agent`.
     pub user_agent: String,
 }
@@ -51,6 +58,7 @@ impl Default for TransportOptions {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(10),
             concurrency: 10,
+            rate_limit_window: Duration::from_secs(60),
             user_agent: concat!("steward-okta-client/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }

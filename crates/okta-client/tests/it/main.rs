@@ -1,6 +1,7 @@
 //! Integration tests: a tiny in-process axum mock (always runs) and the okta-sim simulator.
 
 mod mock;
+mod rate_limits;
 mod sim;
 
 use okta_client::{ClientId, OktaClient, OktaConfig, OktaDomain, PrivateKeyInput};

@@ -36,6 +36,9 @@ pub fn client(sim: &RunningSim) -> OktaClient {
     config.transport.backoff_max = Duration::from_millis(100);
     config.transport.max_retries = 6;
     config.transport.max_rate_limit_wait = Duration::from_secs(3);
+    // The simulator's (possibly compressed) rate-limit window, as Okta's would be 60 s.
+    let window_ms = sim.state.limits.config().window_ms();
+    config.transport.rate_limit_window = Duration::from_millis(window_ms.unsigned_abs());
     OktaClient::new(config).expect("client")
 }
 
