@@ -20,6 +20,7 @@ use sqlx::{Postgres, Row, Sqlite, Transaction};
 use steward_inventory::{ConnectionId, StoreError};
 
 use crate::url::{database_url_from_env, redact_url};
+use crate::writer::SqliteWriter;
 
 /// Where "now" comes from (usage windows, `created_at` stamps). Tests and the simulator
 /// inject their own; the default is the system clock.
@@ -75,6 +76,8 @@ pub struct Store {
     /// Per connection: the number of live users, with the stamp of the connection's latest
     /// finished sync run it was counted under (see `Store::list_users`).
     pub(crate) live_user_totals: Arc<Mutex<HashMap<ConnectionId, (RunStamp, i64)>>>,
+    /// SQLite: the inventory's write path (see [`crate::writer`]).
+    writer: Option<SqliteWriter>,
 }
 
 /// A finished sync run: `(id, finished_at ms)`. Only sync runs write the inventory, so
@@ -105,9 +108,15 @@ impl Store {
     /// - `postgres://user@host/db` (`?options=-c%20search_path%3Dschema` selects a schema).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let redacted: Arc<str> = redact_url(url).into();
-        let pool = match Backend::from_url(url) {
-            Some(Backend::Sqlite) => Pool::Sqlite(connect_sqlite(url, &redacted).await?),
-            Some(Backend::Postgres) => Pool::Postgres(connect_postgres(url, &redacted).await?),
+        let (pool, writer) = match Backend::from_url(url) {
+            Some(Backend::Sqlite) => {
+                let (pool, writer) = connect_sqlite(url, &redacted).await?;
+                (Pool::Sqlite(pool), Some(writer))
+            }
+            Some(Backend::Postgres) => (
+                Pool::Postgres(connect_postgres(url, &redacted).await?),
+                None,
+            ),
             None => {
                 return Err(StoreError::Database(format!(
                     "unsupported database URL {redacted}: expected sqlite://… or postgres://…"
@@ -119,6 +128,7 @@ impl Store {
             clock: Arc::new(Utc::now),
             redacted_url: redacted,
             live_user_totals: Arc::default(),
+            writer,
         };
         store.migrate().await?;
         tracing::debug!(url = %store.redacted_url, "database ready");
@@ -142,6 +152,11 @@ impl Store {
         (self.clock)()
     }
 
+    /// The SQLite writer (only called on the SQLite arm of [`crate::writer::on_writer`]).
+    pub(crate) fn sqlite_writer(&self) -> &SqliteWriter {
+        self.writer.as_ref().expect("a SQLite store has a writer")
+    }
+
     /// The backend in use.
     pub fn backend(&self) -> Backend {
         match self.pool {
@@ -157,6 +172,9 @@ impl Store {
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         on_pool!(self, p => p.close().await)
     }
 
@@ -237,6 +255,18 @@ impl Store {
                     "PRAGMA optimize = 0x10002"
                 };
                 sqlx::query(sql).execute(p).await.map_err(db_err)?;
+                // A connection reads the statistics when it loads the schema, and ANALYZE on
+                // one connection leaves the other pooled connections with what they loaded
+                // (measured: those kept walking the whole login index for a search, 180 ms
+                // instead of 0.1 ms at 100k users, the long tail of the search pages). A
+                // schema change makes every connection reload schema and statistics before
+                // its next statement (SQLite re-prepares cached statements itself).
+                for ddl in [
+                    "CREATE TABLE IF NOT EXISTS steward_reload_stats (x INTEGER)",
+                    "DROP TABLE steward_reload_stats",
+                ] {
+                    sqlx::query(ddl).execute(p).await.map_err(db_err)?;
+                }
             }
             Pool::Postgres(p) => {
                 if full {
@@ -248,7 +278,15 @@ impl Store {
     }
 }
 
-async fn connect_sqlite(url: &str, redacted: &str) -> Result<SqlitePool, StoreError> {
+/// The SQLite writer's page cache: 128 MiB (negative: KiB).
+const WRITER_CACHE_SIZE: &str = "-131072";
+/// Pages of WAL before the writer checkpoints it (about 64 MiB).
+const WRITER_WAL_AUTOCHECKPOINT: &str = "16384";
+
+async fn connect_sqlite(
+    url: &str,
+    redacted: &str,
+) -> Result<(SqlitePool, SqliteWriter), StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::Database(format!("invalid database URL {redacted}: {e}")))?
         .foreign_keys(true)
@@ -267,16 +305,35 @@ async fn connect_sqlite(url: &str, redacted: &str) -> Result<SqlitePool, StoreEr
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options.journal_mode(SqliteJournalMode::Memory))
+            .connect_with(options.clone().journal_mode(SqliteJournalMode::Memory))
             .await
     } else {
         // WAL: readers never block the writer; SQLite serializes writers (busy_timeout).
         SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options.journal_mode(SqliteJournalMode::Wal))
+            .connect_with(options.clone().journal_mode(SqliteJournalMode::Wal))
             .await
     };
-    pool.map_err(|e| StoreError::Database(format!("cannot open {redacted}: {e}")))
+    let open_err = |e: sqlx::Error| StoreError::Database(format!("cannot open {redacted}: {e}"));
+    let pool = pool.map_err(open_err)?;
+    let writer = if in_memory {
+        SqliteWriter::open(None).await
+    } else {
+        // After the pool: the database exists and is in WAL mode by now. The writer gets a
+        // larger page cache (allocated as used): a full sync inserts at random places all
+        // over the membership, event and user-search indexes (hundreds of MiB for a
+        // 100k-user org), and with 16 MiB most of a sync went to re-reading evicted pages.
+        // A larger WAL before each automatic checkpoint (default 1000 pages, 4 MiB) copies
+        // a page rewritten by many transactions into the database once instead of each time.
+        SqliteWriter::open(Some(
+            &options
+                .journal_mode(SqliteJournalMode::Wal)
+                .pragma("cache_size", WRITER_CACHE_SIZE)
+                .pragma("wal_autocheckpoint", WRITER_WAL_AUTOCHECKPOINT),
+        ))
+        .await
+    };
+    Ok((pool, writer.map_err(open_err)?))
 }
 
 async fn connect_postgres(url: &str, redacted: &str) -> Result<PgPool, StoreError> {
@@ -313,6 +370,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "user_list_indexes",
         include_str!("../migrations/sqlite/0004_user_list_indexes.sql"),
     ),
+    (
+        5,
+        "user_search_indexes",
+        include_str!("../migrations/sqlite/0005_user_search_indexes.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -334,6 +396,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "user_list_indexes",
         include_str!("../migrations/postgres/0004_user_list_indexes.sql"),
+    ),
+    (
+        5,
+        "user_search_indexes",
+        include_str!("../migrations/postgres/0005_user_search_indexes.sql"),
     ),
 ];
 

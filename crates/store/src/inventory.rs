@@ -18,8 +18,9 @@ use steward_inventory::{
     MembershipStamps, SsoEvent, StoreError, SyncKind, SyncRun, SyncRunId, SyncStats, UserRecord,
 };
 
-use crate::db::{Backend, BeginWrite, RowExt, Store, db_err, on_pool};
+use crate::db::{Backend, RowExt, Store, db_err, on_pool};
 use crate::time::{from_ms, ms, opt_from_ms, opt_ms};
+use crate::writer::{BeginWriteTx as _, on_writer};
 
 /// SQLite's default `SQLITE_MAX_VARIABLE_NUMBER` (since 3.32).
 const SQLITE_MAX_BINDS: usize = 32_766;
@@ -27,7 +28,8 @@ const SQLITE_MAX_BINDS: usize = 32_766;
 const POSTGRES_MAX_BINDS: usize = 65_535;
 /// Upper bound on rows per statement, whatever the bind budget: past a few hundred rows the
 /// per-statement overhead is amortized and bigger statements only cost parse time and memory.
-const MAX_ROWS_PER_STATEMENT: usize = 1_000;
+/// A power of two (see [`statement_chunks`]).
+const MAX_ROWS_PER_STATEMENT: usize = 512;
 
 /// The usage windows of `app_usage`.
 const USAGE_WINDOWS_DAYS: (i64, i64) = (30, 90);
@@ -39,7 +41,8 @@ impl Store {
             Backend::Sqlite => SQLITE_MAX_BINDS,
             Backend::Postgres => POSTGRES_MAX_BINDS,
         };
-        (max / binds_per_row.max(1)).clamp(1, MAX_ROWS_PER_STATEMENT)
+        let rows = (max / binds_per_row.max(1)).clamp(1, MAX_ROWS_PER_STATEMENT);
+        1 << rows.ilog2()
     }
 
     /// Recomputes `app_usage` of a whole connection from `sso_events`, relative to the store's
@@ -47,8 +50,8 @@ impl Store {
     /// counts of idle pairs age; call this once per sync (or daily) to bring them up to date.
     pub async fn refresh_app_usage(&self, conn: ConnectionId) -> Result<(), StoreError> {
         let (t30, t90) = self.usage_window_starts();
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
             sqlx::query("DELETE FROM app_usage WHERE connection_id = $1")
                 .bind(conn)
                 .execute(&mut *tx)
@@ -80,6 +83,26 @@ impl Store {
             ms(now - TimeDelta::days(USAGE_WINDOWS_DAYS.1)),
         )
     }
+}
+
+/// `items` in statements of `max` rows (a power of two), the rest in decreasing powers of
+/// two: a table's upserts then use a handful of distinct SQL texts, which the driver keeps
+/// prepared, instead of one per batch size (every distinct size was parsed and planned anew,
+/// and the statement caches of the connections filled with large one-off statements).
+fn statement_chunks<T>(mut items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let n = if items.len() >= max {
+            max
+        } else {
+            1 << items.len().ilog2()
+        };
+        let (head, rest) = items.split_at(n);
+        items = rest;
+        Some(head)
+    })
 }
 
 /// The items of `items`, each key kept once at the position of its last occurrence's value.
@@ -173,9 +196,9 @@ impl InventoryStore for Store {
             return Ok(());
         }
         let chunk = self.chunk_rows(19);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            for rows in users.chunks(chunk) {
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
+            for rows in statement_chunks(&users, chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO users (connection_id, id, status, login, email, first_name, \
                      last_name, department, title, manager_id, employee_number, created, \
@@ -237,9 +260,9 @@ impl InventoryStore for Store {
             return Ok(());
         }
         let chunk = self.chunk_rows(11);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            for rows in groups.chunks(chunk) {
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
+            for rows in statement_chunks(&groups, chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO groups (connection_id, id, group_type, name, description, \
                      created, last_updated, last_membership_updated, users_count, profile, \
@@ -287,9 +310,9 @@ impl InventoryStore for Store {
             return Ok(());
         }
         let chunk = self.chunk_rows(8);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            for rows in apps.chunks(chunk) {
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
+            for rows in statement_chunks(&apps, chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO apps (connection_id, id, name, label, status, sign_on_mode, \
                      created, last_updated, label_lc, last_seen_run, removed_at) ",
@@ -332,9 +355,9 @@ impl InventoryStore for Store {
             return Ok(());
         }
         let chunk = self.chunk_rows(2);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            for rows in user_ids.chunks(chunk) {
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
+            for rows in statement_chunks(&user_ids, chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO memberships \
                      (connection_id, group_id, user_id, last_seen_run, removed_at) ",
@@ -384,12 +407,12 @@ impl InventoryStore for Store {
             "UPDATE memberships SET removed_at = $4 WHERE connection_id = $1 AND group_id = $2 \
              AND user_id = $3 AND removed_at IS NULL"
         };
-        on_pool!(self, p => {
+        on_writer!(self, c => {
             let mut q = sqlx::query(sql).bind(conn).bind(group_id).bind(user_id);
             if !added {
                 q = q.bind(ms(at));
             }
-            q.execute(p).await.map_err(db_err).map(|_| ())
+            q.execute(&mut *c).await.map_err(db_err).map(|_| ())
         })
     }
 
@@ -404,9 +427,9 @@ impl InventoryStore for Store {
             return Ok(());
         }
         let chunk = self.chunk_rows(6);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            for rows in rows.chunks(chunk) {
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
+            for rows in statement_chunks(&rows, chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO app_users (connection_id, app_id, user_id, scope, status, \
                      user_name, last_updated, last_seen_run, removed_at) ",
@@ -454,13 +477,13 @@ impl InventoryStore for Store {
     ) -> Result<(), StoreError> {
         let sql = "UPDATE app_users SET removed_at = $4 WHERE connection_id = $1 \
                    AND app_id = $2 AND user_id = $3 AND removed_at IS NULL";
-        on_pool!(self, p => {
+        on_writer!(self, c => {
             sqlx::query(sql)
                 .bind(conn)
                 .bind(app_id)
                 .bind(user_id)
                 .bind(ms(at))
-                .execute(p)
+                .execute(&mut *c)
                 .await
                 .map_err(db_err)
                 .map(|_| ())
@@ -478,9 +501,9 @@ impl InventoryStore for Store {
             return Ok(());
         }
         let chunk = self.chunk_rows(4);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            for rows in rows.chunks(chunk) {
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
+            for rows in statement_chunks(&rows, chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO app_groups (connection_id, app_id, group_id, priority, \
                      last_updated, last_seen_run, removed_at) ",
@@ -526,8 +549,8 @@ impl InventoryStore for Store {
         self.forget_live_users(conn);
         let kind = kind_of(kind)?;
         let at = ms(at);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
             let sql = format!(
                 "UPDATE {} SET removed_at = $3 WHERE connection_id = $1 AND removed_at IS NULL \
                  AND (last_seen_run IS NULL OR last_seen_run <> $2)",
@@ -570,8 +593,8 @@ impl InventoryStore for Store {
         self.forget_live_users(conn);
         let kind = kind_of(kind)?;
         let at = ms(at);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
             let sql = format!(
                 "UPDATE {} SET removed_at = $3 WHERE connection_id = $1 AND id = $2 \
                  AND removed_at IS NULL",
@@ -612,10 +635,10 @@ impl InventoryStore for Store {
         let (t30, t90) = self.usage_window_starts();
         let event_chunk = self.chunk_rows(5);
         let pair_chunk = self.chunk_rows(4);
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
             let mut touched: Vec<(String, String)> = Vec::new();
-            for rows in events.chunks(event_chunk) {
+            for rows in statement_chunks(events, event_chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO sso_events \
                      (connection_id, uuid, user_id, app_id, published, success) ",
@@ -637,26 +660,39 @@ impl InventoryStore for Store {
             let inserted = touched.len();
             touched.sort_unstable();
             touched.dedup();
-            for pairs in touched.chunks(pair_chunk) {
-                let mut qb = QueryBuilder::new("DELETE FROM app_usage WHERE connection_id = ");
-                qb.push(conn).push(" AND (app_id, user_id) IN ");
-                push_pairs(&mut qb, pairs);
-                qb.build().execute(&mut *tx).await.map_err(db_err)?;
-
+            // The pairs drive the join, each looked up through `sso_events_pair` (SQLite,
+            // without statistics, would otherwise scan every event of the connection for
+            // each batch: quadratic over a sync). An upsert rather than delete-and-insert:
+            // a touched pair has at least the successful event just inserted, or kept its
+            // row from earlier successful events (events are never deleted).
+            let indexed = match self.backend() {
+                Backend::Sqlite => " INDEXED BY sso_events_pair",
+                Backend::Postgres => "",
+            };
+            for pairs in statement_chunks(&touched, pair_chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO app_usage \
                      (connection_id, app_id, user_id, last_sso_at, sso_count_30d, sso_count_90d) \
-                     SELECT connection_id, app_id, user_id, MAX(published), \
-                     CAST(SUM(CASE WHEN published >= ",
+                     SELECT e.connection_id, e.app_id, e.user_id, MAX(e.published), \
+                     CAST(SUM(CASE WHEN e.published >= ",
                 );
-                qb.push(t30)
-                    .push(" THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN published >= ")
-                    .push(t90)
-                    .push(" THEN 1 ELSE 0 END) AS BIGINT) FROM sso_events WHERE connection_id = ")
-                    .push(conn)
-                    .push(" AND success AND (app_id, user_id) IN ");
+                qb.push_bind(t30)
+                    .push(" THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN e.published >= ")
+                    .push_bind(t90)
+                    .push(" THEN 1 ELSE 0 END) AS BIGINT) FROM ");
                 push_pairs(&mut qb, pairs);
-                qb.push(" GROUP BY connection_id, app_id, user_id");
+                qb.push(" AS p CROSS JOIN sso_events AS e")
+                    .push(indexed)
+                    .push(" WHERE e.connection_id = ")
+                    .push(conn)
+                    .push(
+                        " AND e.app_id = p.column1 AND e.user_id = p.column2 AND e.success \
+                         GROUP BY e.connection_id, e.app_id, e.user_id \
+                         ON CONFLICT (connection_id, app_id, user_id) DO UPDATE SET \
+                         last_sso_at = excluded.last_sso_at, \
+                         sso_count_30d = excluded.sso_count_30d, \
+                         sso_count_90d = excluded.sso_count_90d",
+                    );
                 qb.build().execute(&mut *tx).await.map_err(db_err)?;
             }
             tx.commit().await.map_err(db_err)?;
@@ -689,7 +725,7 @@ impl InventoryStore for Store {
         state: &Value,
     ) -> Result<(), StoreError> {
         let now = ms(self.now());
-        on_pool!(self, p => {
+        on_writer!(self, c => {
             sqlx::query(
                 "INSERT INTO sync_checkpoints (connection_id, resource, state, updated_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (connection_id, resource) DO UPDATE SET \
@@ -699,7 +735,7 @@ impl InventoryStore for Store {
             .bind(resource)
             .bind(Json(state))
             .bind(now)
-            .execute(p)
+            .execute(&mut *c)
             .await
             .map_err(db_err)
             .map(|_| ())
@@ -708,14 +744,14 @@ impl InventoryStore for Store {
 
     async fn clear_checkpoints(&self, conn: ConnectionId, prefix: &str) -> Result<(), StoreError> {
         // substr/length rather than LIKE: no wildcard escaping, same meaning on both backends.
-        on_pool!(self, p => {
+        on_writer!(self, c => {
             sqlx::query(
                 "DELETE FROM sync_checkpoints WHERE connection_id = $1 \
                  AND substr(resource, 1, length($2)) = $2",
             )
             .bind(conn)
             .bind(prefix)
-            .execute(p)
+            .execute(&mut *c)
             .await
             .map_err(db_err)
             .map(|_| ())
@@ -729,7 +765,7 @@ impl InventoryStore for Store {
         at: DateTime<Utc>,
     ) -> Result<SyncRunId, StoreError> {
         let stats = stats_json(&SyncStats::default())?;
-        on_pool!(self, p => {
+        on_writer!(self, c => {
             let row = sqlx::query(
                 "INSERT INTO sync_runs (connection_id, kind, status, started_at, stats) \
                  VALUES ($1, $2, 'running', $3, $4) RETURNING id",
@@ -738,7 +774,7 @@ impl InventoryStore for Store {
             .bind(kind.as_str())
             .bind(ms(at))
             .bind(Json(&stats))
-            .fetch_one(p)
+            .fetch_one(&mut *c)
             .await
             .map_err(db_err)?;
             row.int("id")
@@ -747,11 +783,11 @@ impl InventoryStore for Store {
 
     async fn update_run(&self, run: SyncRunId, stats: &SyncStats) -> Result<(), StoreError> {
         let stats = stats_json(stats)?;
-        let done = on_pool!(self, p => {
+        let done = on_writer!(self, c => {
             sqlx::query("UPDATE sync_runs SET stats = $2 WHERE id = $1")
                 .bind(run)
                 .bind(Json(&stats))
-                .execute(p)
+                .execute(&mut *c)
                 .await
                 .map_err(db_err)?
                 .rows_affected()
@@ -768,7 +804,7 @@ impl InventoryStore for Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let stats = stats_json(stats)?;
-        let kind = on_pool!(self, p => {
+        let kind = on_writer!(self, c => {
             sqlx::query(
                 "UPDATE sync_runs SET status = $2, stats = $3, error = $4, finished_at = $5 \
                  WHERE id = $1 RETURNING kind",
@@ -778,7 +814,7 @@ impl InventoryStore for Store {
             .bind(Json(&stats))
             .bind(error)
             .bind(ms(at))
-            .fetch_optional(p)
+            .fetch_optional(&mut *c)
             .await
             .map_err(db_err)?
             .map(|r| r.text("kind"))
@@ -870,13 +906,13 @@ impl Store {
             "UPDATE {table} SET removed_at = $4 WHERE connection_id = $1 AND {parent_col} = $2 \
              AND removed_at IS NULL AND (last_seen_run IS NULL OR last_seen_run <> $3)"
         );
-        on_pool!(self, p => {
+        on_writer!(self, c => {
             sqlx::query(&sql)
                 .bind(conn)
                 .bind(parent)
                 .bind(run)
                 .bind(ms(at))
-                .execute(p)
+                .execute(&mut *c)
                 .await
                 .map_err(db_err)
                 .map(|_| ())

@@ -38,6 +38,7 @@ mod inventory;
 mod secret;
 mod time;
 mod url;
+mod writer;
 
 pub mod accounts;
 pub mod audit;

@@ -20,9 +20,13 @@ fn text(profile: &Value, key: &str) -> Option<String> {
 
 /// A user from `/api/v1/users`.
 pub fn user(v: Value) -> Result<UserRecord, SyncError> {
-    let u: User = parse("user", v)?;
+    Ok(user_record(parse("user", v)?))
+}
+
+/// A parsed user.
+pub fn user_record(u: User) -> UserRecord {
     let p = &u.profile;
-    Ok(UserRecord {
+    UserRecord {
         login: text(p, "login").unwrap_or_default(),
         email: text(p, "email"),
         first_name: text(p, "firstName"),
@@ -38,7 +42,7 @@ pub fn user(v: Value) -> Result<UserRecord, SyncError> {
         id: u.id,
         status: u.status,
         profile: u.profile,
-    })
+    }
 }
 
 /// A group from `/api/v1/groups?expand=stats`.
@@ -74,36 +78,39 @@ pub fn app(v: Value) -> Result<AppRecord, SyncError> {
     })
 }
 
-/// The user id of a `/groups/{id}/users` item.
-pub fn member_id(v: &Value) -> Result<String, SyncError> {
-    v.get("id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| SyncError::InvalidData("group member without id".into()))
-}
-
 /// An item of `/apps/{app_id}/users`.
 pub fn app_user(app_id: &str, v: Value) -> Result<AppUserRecord, SyncError> {
-    let au: AppUser = parse("app user", v)?;
-    Ok(AppUserRecord {
+    Ok(app_user_record(app_id, parse("app user", v)?))
+}
+
+/// A parsed item of `/apps/{app_id}/users`.
+pub fn app_user_record(app_id: &str, au: AppUser) -> AppUserRecord {
+    AppUserRecord {
         app_id: app_id.to_owned(),
         user_name: text(&au.credentials, "userName"),
         user_id: au.id,
         scope: au.scope.unwrap_or_else(|| "USER".into()),
         status: au.status,
         last_updated: au.last_updated,
-    })
+    }
 }
 
 /// An item of `/apps/{app_id}/groups`.
-pub fn app_group(app_id: &str, v: Value) -> Result<AppGroupRecord, SyncError> {
-    let ag: AppGroup = parse("app group", v)?;
-    Ok(AppGroupRecord {
+pub fn app_group_record(app_id: &str, ag: AppGroup) -> AppGroupRecord {
+    AppGroupRecord {
         app_id: app_id.to_owned(),
         group_id: ag.id,
         priority: ag.priority,
         last_updated: ag.last_updated,
-    })
+    }
+}
+
+/// An item of a list read for its `id` only (`/groups/{id}/users`): the rest of the object
+/// is skipped while parsing, never built.
+#[derive(serde::Deserialize)]
+pub struct IdOnly {
+    /// The id.
+    pub id: String,
 }
 
 /// A System Log event.

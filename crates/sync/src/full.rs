@@ -7,6 +7,7 @@
 //! least 2 per app), and `⌈SSO events/1000⌉ + 1` log pages.
 
 use futures::try_join;
+use okta_client::models::LogEvent;
 use serde_json::Value;
 use steward_inventory::InventoryStore;
 
@@ -16,6 +17,9 @@ use crate::logs::{SSO_FILTER, change_poll_url};
 use crate::relations::Task;
 use crate::syncer::{RunCtx, Syncer};
 use crate::{SyncError, convert};
+
+/// SSO events written per transaction (several log pages).
+const SSO_BATCH: usize = 5000;
 
 impl<S: InventoryStore> Syncer<S> {
     pub(crate) async fn run_full(&self, run: &RunCtx) -> Result<(), SyncError> {
@@ -97,28 +101,54 @@ impl<S: InventoryStore> Syncer<S> {
             Some(s) => s.next.unwrap_or(first),
             None => first,
         };
+        // Pages are written in batches of about `SSO_BATCH` events, each with its
+        // checkpoint after its rows, and the next page is read while a batch is written:
+        // the log is one sequential chain, the longest of a full sync, and its events are
+        // keyed by random uuids, so each transaction touches pages all over the indexes.
+        let mut page = self.get_list::<LogEvent>("log event", &url).await?;
+        let mut sso = Vec::new();
+        let mut pages: Vec<u64> = Vec::new();
         loop {
-            let page = self.client.get_page(&url).await?;
-            let n = page.items.len();
-            let mut sso = Vec::with_capacity(n);
-            for item in page.items {
-                if let Some(e) = convert::sso_event(&convert::log_event(item)?) {
-                    sso.push(e);
-                }
-            }
-            if !sso.is_empty() {
-                self.store.record_sso_events(self.conn, &sso).await?;
-            }
-            run.tracker.page("logs", n as u64);
+            let items = std::mem::take(&mut page.0);
+            let n = items.len();
             // Polling queries always have `next`; an empty page means caught up.
-            let next = page.next.filter(|next| n > 0 && *next != url);
-            let state = serde_json::json!({"run": run.id, "next": next, "done": next.is_none()});
-            self.store
-                .save_checkpoint(self.conn, "logs", &state)
-                .await?;
-            match next {
-                Some(next) => url = next,
-                None => return Ok(()),
+            let next = page.1.take().filter(|next| n > 0 && *next != url);
+            sso.extend(items.iter().filter_map(convert::sso_event));
+            drop(items);
+            pages.push(n as u64);
+            if let Some(next) = &next
+                && sso.len() < SSO_BATCH
+            {
+                page = self.get_list("log event", next).await?;
+                url = next.clone();
+                continue;
+            }
+            let batch = std::mem::take(&mut sso);
+            let counts = std::mem::take(&mut pages);
+            let write = async {
+                if !batch.is_empty() {
+                    self.store.record_sso_events(self.conn, &batch).await?;
+                }
+                drop(batch);
+                for n in counts {
+                    run.tracker.page("logs", n);
+                }
+                let state =
+                    serde_json::json!({"run": run.id, "next": next, "done": next.is_none()});
+                self.store
+                    .save_checkpoint(self.conn, "logs", &state)
+                    .await?;
+                Ok::<_, SyncError>(())
+            };
+            match &next {
+                Some(next) => {
+                    let (written, fetched) =
+                        futures::join!(write, self.get_list("log event", next));
+                    written?;
+                    page = fetched?;
+                    url = next.clone();
+                }
+                None => return write.await,
             }
         }
     }

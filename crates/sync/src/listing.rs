@@ -10,6 +10,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use okta_client::Method;
+use okta_client::models::{AppGroup, AppUser, User};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use steward_inventory::{InventoryStore, SyncRunId};
 
@@ -48,6 +51,35 @@ impl Sink<'_> {
     }
 }
 
+/// The items of one page, parsed straight from the body into what the sink needs: big
+/// lists (users, members, assignments) never become `serde_json::Value` trees, which cost
+/// several times the body and most of a sync's memory with concurrent listings.
+pub(crate) enum Items {
+    Values(Vec<Value>),
+    Users(Vec<User>),
+    Ids(Vec<convert::IdOnly>),
+    AppUsers(Vec<AppUser>),
+    AppGroups(Vec<AppGroup>),
+}
+
+impl Items {
+    fn len(&self) -> usize {
+        match self {
+            Items::Values(v) => v.len(),
+            Items::Users(v) => v.len(),
+            Items::Ids(v) => v.len(),
+            Items::AppUsers(v) => v.len(),
+            Items::AppGroups(v) => v.len(),
+        }
+    }
+}
+
+/// One page: its items and the `next` link.
+pub(crate) struct TypedPage {
+    pub items: Items,
+    pub next: Option<String>,
+}
+
 /// A listing's saved state, if it belongs to `run`.
 pub(crate) struct Saved {
     pub next: Option<String>,
@@ -70,7 +102,59 @@ pub(crate) fn saved_state(state: Option<Value>, run: SyncRunId) -> Option<Saved>
     })
 }
 
+/// A JSON array of `T`.
+fn parse_items<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<Vec<T>, SyncError> {
+    serde_json::from_slice(body).map_err(|e| SyncError::InvalidData(format!("{what} page: {e}")))
+}
+
 impl<S: InventoryStore> Syncer<S> {
+    /// Fetches one page at `url` (same origin only) parsed for `sink`; like
+    /// [`okta_client::OktaClient::get_page`], without the intermediate `Value`s.
+    pub(crate) async fn get_typed_page(
+        &self,
+        sink: &Sink<'_>,
+        url: &str,
+    ) -> Result<TypedPage, SyncError> {
+        Ok(match sink {
+            Sink::Users => self.get_items("user", url, Items::Users).await?,
+            Sink::Groups(_) | Sink::Apps => self.get_items("list", url, Items::Values).await?,
+            Sink::Members(_) => self.get_items("group member", url, Items::Ids).await?,
+            Sink::AppUsers(_) => self.get_items("app user", url, Items::AppUsers).await?,
+            Sink::AppGroups(_) => self.get_items("app group", url, Items::AppGroups).await?,
+        })
+    }
+
+    /// One page of `T`s at `url` (same origin only), with its `next` link.
+    pub(crate) async fn get_items<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        url: &str,
+        wrap: impl FnOnce(Vec<T>) -> Items,
+    ) -> Result<TypedPage, SyncError> {
+        let (items, next) = self.get_list(what, url).await?;
+        Ok(TypedPage {
+            items: wrap(items),
+            next,
+        })
+    }
+
+    /// One page of `T`s at `url` (same origin only) and its `next` link.
+    pub(crate) async fn get_list<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        url: &str,
+    ) -> Result<(Vec<T>, Option<String>), SyncError> {
+        let resp = self.client.request(Method::GET, url, None).await?;
+        let next = okta_client::pagination::next_link(&resp.headers);
+        let items = parse_items(what, &resp.body)?;
+        drop(resp);
+        if let Some(n) = &next {
+            // Refuse a next link to another host before anyone follows it.
+            self.client.resolve(n)?;
+        }
+        Ok((items, next))
+    }
+
     /// Reads every page of `first` into `sink`, checkpointing under `key`. Returns `acc`.
     pub(crate) async fn listing(
         &self,
@@ -89,18 +173,34 @@ impl<S: InventoryStore> Syncer<S> {
             }) => (next, acc),
             _ => (first, Vec::new()),
         };
+        // The next page is read while this one is written; its checkpoint is saved after
+        // its rows, so a killed run resumes at the first page not written.
+        let mut page = self.get_typed_page(&sink, &url).await?;
         loop {
-            let page = self.client.get_page(&url).await?;
-            let n = page.items.len();
-            acc.extend(self.write_page(run, &sink, page.items).await?);
-            run.tracker.page(sink.resource(), n as u64);
+            let items = std::mem::replace(&mut page.items, Items::Values(Vec::new()));
+            let n = items.len();
             // An empty page ends the list even with a `next` link (reference 5.1).
-            let next = page.next.filter(|next| n > 0 && *next != url);
-            let state = json!({"run": run.id, "next": next, "done": next.is_none(), "acc": acc});
-            self.store.save_checkpoint(self.conn, key, &state).await?;
-            match next {
-                Some(next) => url = next,
-                None => return Ok(acc),
+            let next = page.next.take().filter(|next| n > 0 && *next != url);
+            let write = async {
+                acc.extend(self.write_page(run, &sink, items).await?);
+                run.tracker.page(sink.resource(), n as u64);
+                let state =
+                    json!({"run": run.id, "next": next, "done": next.is_none(), "acc": acc});
+                self.store.save_checkpoint(self.conn, key, &state).await?;
+                Ok::<_, SyncError>(())
+            };
+            match &next {
+                Some(next) => {
+                    let (written, fetched) =
+                        futures::join!(write, self.get_typed_page(&sink, next));
+                    written?;
+                    page = fetched?;
+                    url = next.clone();
+                }
+                None => {
+                    write.await?;
+                    return Ok(acc);
+                }
             }
         }
     }
@@ -109,18 +209,49 @@ impl<S: InventoryStore> Syncer<S> {
         &self,
         run: &RunCtx,
         sink: &Sink<'_>,
-        items: Vec<Value>,
+        items: Items,
     ) -> Result<Vec<Value>, SyncError> {
         let (st, conn, id) = (&self.store, self.conn, run.id);
         let mut acc = Vec::new();
-        match sink {
-            Sink::Users => {
-                let rows = items
-                    .into_iter()
-                    .map(convert::user)
-                    .collect::<Result<Vec<_>, _>>()?;
+        let items = match items {
+            Items::Values(v) => v,
+            Items::Users(users) => {
+                let rows: Vec<_> = users.into_iter().map(convert::user_record).collect();
                 st.upsert_users(conn, id, &rows).await?;
+                return Ok(acc);
             }
+            Items::Ids(ids) => {
+                let Sink::Members(gid) = sink else {
+                    unreachable!("ids are read for members only")
+                };
+                let ids: Vec<String> = ids.into_iter().map(|i| i.id).collect();
+                st.upsert_members(conn, id, gid, &ids).await?;
+                return Ok(acc);
+            }
+            Items::AppUsers(rows) => {
+                let Sink::AppUsers(aid) = sink else {
+                    unreachable!("app users are read for app users only")
+                };
+                let rows: Vec<_> = rows
+                    .into_iter()
+                    .map(|r| convert::app_user_record(aid, r))
+                    .collect();
+                st.upsert_app_users(conn, id, &rows).await?;
+                return Ok(acc);
+            }
+            Items::AppGroups(rows) => {
+                let Sink::AppGroups(aid) = sink else {
+                    unreachable!("app groups are read for app groups only")
+                };
+                let rows: Vec<_> = rows
+                    .into_iter()
+                    .map(|r| convert::app_group_record(aid, r))
+                    .collect();
+                st.upsert_app_groups(conn, id, &rows).await?;
+                return Ok(acc);
+            }
+        };
+        match sink {
             Sink::Groups(stamps) => {
                 let mut rows = Vec::with_capacity(items.len());
                 for v in items {
@@ -149,26 +280,8 @@ impl<S: InventoryStore> Syncer<S> {
                 acc.extend(rows.iter().map(|a| Value::String(a.id.clone())));
                 st.upsert_apps(conn, id, &rows).await?;
             }
-            Sink::Members(gid) => {
-                let ids = items
-                    .iter()
-                    .map(convert::member_id)
-                    .collect::<Result<Vec<_>, _>>()?;
-                st.upsert_members(conn, id, gid, &ids).await?;
-            }
-            Sink::AppUsers(aid) => {
-                let rows = items
-                    .into_iter()
-                    .map(|v| convert::app_user(aid, v))
-                    .collect::<Result<Vec<_>, _>>()?;
-                st.upsert_app_users(conn, id, &rows).await?;
-            }
-            Sink::AppGroups(aid) => {
-                let rows = items
-                    .into_iter()
-                    .map(|v| convert::app_group(aid, v))
-                    .collect::<Result<Vec<_>, _>>()?;
-                st.upsert_app_groups(conn, id, &rows).await?;
+            Sink::Users | Sink::Members(_) | Sink::AppUsers(_) | Sink::AppGroups(_) => {
+                unreachable!("parsed into typed items")
             }
         }
         Ok(acc)

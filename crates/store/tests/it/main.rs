@@ -11,5 +11,6 @@ mod inventory;
 mod queries;
 mod runs;
 mod schema;
+mod search;
 mod usage;
 mod web;
