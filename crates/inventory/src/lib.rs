@@ -12,4 +12,7 @@ mod records;
 mod store;
 
 pub use records::*;
-pub use store::{InventoryStore, MembershipStamps, StoreError};
+pub use store::{
+    AppAssignmentFacts, AssignmentReads, InventoryStore, MembershipStamps, StoreError,
+    UserAssignmentFacts,
+};

@@ -27,7 +27,10 @@ pub enum StoreError {
 ///
 /// `run` is the sync run doing the write: objects written by a run are stamped with it, so
 /// that `mark_*_not_seen` can mark as removed what a full run did not see.
-pub trait InventoryStore: Send + Sync {
+///
+/// The reads of [`AssignmentReads`] come with it: an incremental sync derives most app
+/// assignment changes from the System Log and the store instead of reading them again.
+pub trait InventoryStore: AssignmentReads + Send + Sync {
     /// Inserts or updates users; clears their removed mark.
     fn upsert_users(
         &self,
@@ -203,6 +206,69 @@ pub trait InventoryStore: Send + Sync {
         &self,
         conn: ConnectionId,
     ) -> impl Future<Output = Result<MembershipStamps, StoreError>> + Send;
+}
+
+/// Reads an incremental sync uses to derive app assignment changes (the System Log's
+/// `application.user_membership.*` events) from what the store already knows, instead of
+/// reading `/apps/{id}/users` again.
+pub trait AssignmentReads: Send + Sync {
+    /// What the store holds about app `app_id` and, among `user_ids`, the live users: their
+    /// status, last status change and login, and the live groups they are live members of
+    /// that are (live) assigned to the app. Users not stored, or removed, are left out.
+    fn app_assignment_facts(
+        &self,
+        conn: ConnectionId,
+        app_id: &str,
+        user_ids: &[String],
+    ) -> impl Future<Output = Result<AppAssignmentFacts, StoreError>> + Send;
+
+    /// The live (group, app) assignments of the live groups among `group_ids` to live apps,
+    /// sorted.
+    fn group_app_assignments(
+        &self,
+        conn: ConnectionId,
+        group_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+
+    /// The live members of group `group_id` (live users), sorted; empty when the group is
+    /// not stored or removed.
+    fn group_member_ids(
+        &self,
+        conn: ConnectionId,
+        group_id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
+/// See [`AssignmentReads::app_assignment_facts`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppAssignmentFacts {
+    /// Whether the app is stored and not removed.
+    pub app_live: bool,
+    /// Live assignments of users to the app.
+    pub assignments: i64,
+    /// Of those, how many have a `userName` equal to the user's stored login: when all of
+    /// them do, the app uses Okta's default username template, and a new assignment's
+    /// `userName` will be the login too.
+    pub plain_assignments: i64,
+    /// The asked users the store has, sorted by id.
+    pub users: Vec<UserAssignmentFacts>,
+}
+
+/// One user in [`AppAssignmentFacts`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserAssignmentFacts {
+    /// The user.
+    pub user_id: String,
+    /// The user's status.
+    pub status: String,
+    /// The user's login.
+    pub login: String,
+    /// The user's last status change.
+    pub status_changed: Option<DateTime<Utc>>,
+    /// The user's groups assigned to the app, sorted.
+    pub app_groups: Vec<String>,
+    /// The scope (`USER`, `GROUP`) of the user's live stored assignment to the app, if any.
+    pub assignment_scope: Option<String>,
 }
 
 /// Each live group's id with its stored `lastMembershipUpdated`.

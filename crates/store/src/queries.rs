@@ -708,3 +708,169 @@ impl Store {
         })
     }
 }
+
+/// Users asked about per statement in [`Store::app_assignment_facts`].
+const FACT_USERS_PER_QUERY: usize = 500;
+
+impl steward_inventory::AssignmentReads for Store {
+    /// Three reads in one snapshot: the app, the shape of its assignments, and per chunk of
+    /// users their status, login and memberships in the app's groups.
+    async fn app_assignment_facts(
+        &self,
+        conn: ConnectionId,
+        app_id: &str,
+        user_ids: &[String],
+    ) -> Result<steward_inventory::AppAssignmentFacts, StoreError> {
+        use steward_inventory::{AppAssignmentFacts, UserAssignmentFacts};
+        let mut ids: Vec<&str> = user_ids.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        on_pool!(self, p => {
+            let mut tx = p.begin_read().await?;
+            let app_live = sqlx::query(
+                "SELECT COUNT(*) AS n FROM apps \
+                 WHERE connection_id = $1 AND id = $2 AND removed_at IS NULL",
+            )
+            .bind(conn)
+            .bind(app_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .int("n")?
+                > 0;
+            let shape = sqlx::query(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN au.user_name = u.login \
+                 THEN 1 ELSE 0 END), 0) AS plain \
+                 FROM app_users au LEFT JOIN users u ON u.connection_id = au.connection_id \
+                 AND u.id = au.user_id AND u.removed_at IS NULL \
+                 WHERE au.connection_id = $1 AND au.app_id = $2 AND au.removed_at IS NULL",
+            )
+            .bind(conn)
+            .bind(app_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let mut facts = AppAssignmentFacts {
+                app_live,
+                assignments: shape.int("n")?,
+                plain_assignments: shape.int("plain")?,
+                users: Vec::with_capacity(ids.len()),
+            };
+            for chunk in ids.chunks(FACT_USERS_PER_QUERY) {
+                let mut q = QueryBuilder::new(
+                    "SELECT u.id AS id, u.status AS status, u.login AS login, \
+                     u.status_changed AS status_changed, au.scope AS scope FROM users u \
+                     LEFT JOIN app_users au ON au.connection_id = u.connection_id \
+                     AND au.user_id = u.id AND au.removed_at IS NULL AND au.app_id = ",
+                );
+                q.push_bind(app_id)
+                    .push(" WHERE u.connection_id = ")
+                    .push_bind(conn)
+                    .push(" AND u.removed_at IS NULL AND u.id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                let users = q.build().fetch_all(&mut *tx).await.map_err(db_err)?;
+                let mut q = QueryBuilder::new(
+                    "SELECT m.user_id AS user_id, m.group_id AS group_id FROM memberships m \
+                     JOIN app_groups ag ON ag.connection_id = m.connection_id \
+                     AND ag.group_id = m.group_id AND ag.removed_at IS NULL \
+                     JOIN groups g ON g.connection_id = m.connection_id AND g.id = m.group_id \
+                     AND g.removed_at IS NULL \
+                     WHERE m.removed_at IS NULL AND m.connection_id = ",
+                );
+                q.push_bind(conn)
+                    .push(" AND ag.app_id = ")
+                    .push_bind(app_id)
+                    .push(" AND m.user_id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                let members = q.build().fetch_all(&mut *tx).await.map_err(db_err)?;
+                let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+                for m in &members {
+                    groups.entry(m.text("user_id")?).or_default().push(m.text("group_id")?);
+                }
+                for u in &users {
+                    let user_id = u.text("id")?;
+                    let mut app_groups = groups.remove(&user_id).unwrap_or_default();
+                    app_groups.sort_unstable();
+                    facts.users.push(UserAssignmentFacts {
+                        status: u.text("status")?,
+                        login: u.text("login")?,
+                        status_changed: opt_from_ms(u.opt_int("status_changed")?)?,
+                        app_groups,
+                        assignment_scope: u.opt_text("scope")?,
+                        user_id,
+                    });
+                }
+            }
+            tx.commit().await.map_err(db_err)?;
+            facts.users.sort_unstable_by(|a, b| a.user_id.cmp(&b.user_id));
+            Ok(facts)
+        })
+    }
+    async fn group_app_assignments(
+        &self,
+        conn: ConnectionId,
+        group_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut ids: Vec<&str> = group_ids.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::new();
+        on_pool!(self, p => {
+            let mut tx = p.begin_read().await?;
+            for chunk in ids.chunks(FACT_USERS_PER_QUERY) {
+                let mut q = QueryBuilder::new(
+                    "SELECT ag.group_id AS group_id, ag.app_id AS app_id FROM app_groups ag \
+                     JOIN groups g ON g.connection_id = ag.connection_id AND g.id = ag.group_id \
+                     AND g.removed_at IS NULL \
+                     JOIN apps a ON a.connection_id = ag.connection_id AND a.id = ag.app_id \
+                     AND a.removed_at IS NULL \
+                     WHERE ag.removed_at IS NULL AND ag.connection_id = ",
+                );
+                q.push_bind(conn).push(" AND ag.group_id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                for r in q.build().fetch_all(&mut *tx).await.map_err(db_err)? {
+                    out.push((r.text("group_id")?, r.text("app_id")?));
+                }
+            }
+            tx.commit().await.map_err(db_err)?;
+        });
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    async fn group_member_ids(
+        &self,
+        conn: ConnectionId,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        on_pool!(self, p => {
+            let rows = sqlx::query(
+                "SELECT m.user_id AS user_id FROM memberships m \
+                 JOIN groups g ON g.connection_id = m.connection_id AND g.id = m.group_id \
+                 AND g.removed_at IS NULL \
+                 JOIN users u ON u.connection_id = m.connection_id AND u.id = m.user_id \
+                 AND u.removed_at IS NULL \
+                 WHERE m.connection_id = $1 AND m.group_id = $2 AND m.removed_at IS NULL \
+                 ORDER BY m.user_id",
+            )
+            .bind(conn)
+            .bind(group_id)
+            .fetch_all(p)
+            .await
+            .map_err(db_err)?;
+            rows.iter().map(|r| r.text("user_id")).collect()
+        })
+    }
+}

@@ -8,9 +8,11 @@
 //!    changes, deletions; creations and app assignment changes are noted;
 //! 3. members of the groups whose `lastMembershipUpdated` differs from the stored one,
 //!    unless the log explains the change (an event of that group at or after the stamp);
-//!    created groups and apps; users and groups of apps whose group assignments changed,
-//!    and single user assignments (`/apps/{id}/users/{userId}`, once per poll, final state)
-//!    where one user's assignment is all that changed in an app;
+//!    created groups and apps; groups of apps whose group assignments changed; then app-user
+//!    assignments, derived from the log's `application.user_membership.*` events and the
+//!    store where that is certain (see `assignments`), else read one by one
+//!    (`/apps/{id}/users/{userId}`, final state) or, for created apps and apps with more
+//!    uncertain users than pages, whole;
 //! 4. the new cursor is saved last, so a killed run replays the log (idempotently).
 //!
 //! Moved groups keep their old stamp in the store until step 3 is done with them, so a run
@@ -22,6 +24,7 @@ use futures::try_join;
 use serde_json::Value;
 use steward_inventory::InventoryStore;
 
+use crate::assignments::AssignmentLog;
 use crate::convert::okta_time;
 use crate::listing::{Sink, url_with};
 use crate::relations::Task;
@@ -119,13 +122,22 @@ impl<S: InventoryStore> Syncer<S> {
         {
             self.fetch_one(run, "apps", a).await?;
         }
-        let mut tasks: Vec<Task> = todo
-            .plan_app_user_reads()
+        // App groups first, and apps that need a whole read: then the store knows every
+        // group assignment, and the other assignment changes are derived from the log
+        // (see `assignments`), with reads only where the store cannot tell.
+        let log = AssignmentLog::from_events(&events, &todo.app_user_reads);
+        let whole: BTreeSet<String> = std::mem::take(&mut todo.app_users)
             .into_iter()
-            .map(|(app, user)| Task::AppUser { app, user })
+            .filter(|a| log.needs_whole_read(a))
             .collect();
-        tasks.extend(todo.app_users.into_iter().map(Task::AppUsers));
-        tasks.extend(todo.app_groups.into_iter().map(Task::AppGroups));
+        let mut tasks: Vec<Task> = whole.iter().cloned().map(Task::AppUsers).collect();
+        tasks.extend(
+            std::mem::take(&mut todo.app_groups)
+                .into_iter()
+                .map(Task::AppGroups),
+        );
+        self.run_tasks(run, tasks).await?;
+        let tasks = self.apply_assignment_log(run, log, &whole).await?;
         self.run_tasks(run, tasks).await?;
 
         self.save_log_cursor(&next).await?;

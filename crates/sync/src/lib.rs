@@ -25,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+mod assignments;
 mod clock;
 mod config;
 mod convert;

@@ -84,34 +84,10 @@ pub(crate) struct FollowUp {
     fetched_users: HashSet<String>,
 }
 
-/// Most changed users of one app read one by one (`/apps/{id}/users/{userId}`); with more,
-/// the app's users are read whole. The app's size is not known here, and a whole read is one
-/// page for most apps, so one single read is the only case that never costs more.
-const MAX_SINGLE_READS: usize = 1;
-
 /// How far a group's `lastMembershipUpdated` may be from the event that explains it.
 const EXPLAIN_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 impl FollowUp {
-    /// Splits the assignment changes into whole-app reads and single reads: an app is read
-    /// whole when something else asks for it, or when more than [`MAX_SINGLE_READS`] of its
-    /// users changed (a whole read costs at least one page, usually exactly one). Returns the
-    /// single reads as `(app, user)` pairs, each once.
-    pub(crate) fn plan_app_user_reads(&mut self) -> Vec<(String, String)> {
-        let mut singles = Vec::new();
-        for (app, users) in std::mem::take(&mut self.app_user_reads) {
-            if self.app_users.contains(&app) {
-                continue;
-            }
-            if users.len() > MAX_SINGLE_READS {
-                self.app_users.insert(app);
-            } else {
-                singles.extend(users.into_iter().map(|u| (app.clone(), u)));
-            }
-        }
-        singles
-    }
-
     /// Whether the log explains a group's membership stamp `stamp`: it holds a membership
     /// event of that group at or after the stamp, or a user deletion at the stamp. Then the
     /// events applied bring the group up to date and its members need no re-read.
@@ -280,30 +256,6 @@ mod tests {
         assert!(!f.explains("g1", None));
         f.unresolved_groups.insert("g1".into());
         assert!(!f.explains("g1", Some(t("2024-01-01T10:00:00Z"))));
-    }
-
-    #[test]
-    fn assignment_reads_are_planned_once_per_app() {
-        let mut f = FollowUp::default();
-        let mut add = |a: &str, u: &str| {
-            f.app_user_reads
-                .entry(a.into())
-                .or_default()
-                .insert(u.into());
-        };
-        add("a1", "u1");
-        add("a1", "u1"); // added then removed: one read
-        add("a2", "u1");
-        add("a2", "u2");
-        add("a3", "u3");
-        f.app_users.insert("a3".into()); // read whole anyway
-        let singles = f.plan_app_user_reads();
-        assert_eq!(singles, vec![("a1".to_owned(), "u1".to_owned())]);
-        assert_eq!(
-            f.app_users.iter().map(String::as_str).collect::<Vec<_>>(),
-            ["a2", "a3"]
-        );
-        assert!(f.app_user_reads.is_empty());
     }
 
     #[test]

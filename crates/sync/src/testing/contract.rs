@@ -340,3 +340,115 @@ fn stale_ids<T>(map: &BTreeMap<String, Row<T>>, run: SyncRunId) -> Vec<String> {
         .map(|(id, _)| id.clone())
         .collect()
 }
+
+impl AssignmentReads for MemoryStore {
+    async fn app_assignment_facts(
+        &self,
+        conn: ConnectionId,
+        app_id: &str,
+        user_ids: &[String],
+    ) -> Result<AppAssignmentFacts, StoreError> {
+        Ok(self.read(conn, |c| {
+            let live_user = |id: &str| c.users.get(id).filter(|r| r.removed.is_none());
+            let app_groups: Vec<&String> = c
+                .app_groups
+                .iter()
+                .filter(|((a, g), r)| {
+                    a == app_id
+                        && r.removed.is_none()
+                        && c.groups.get(g).is_some_and(|g| g.removed.is_none())
+                })
+                .map(|((_, g), _)| g)
+                .collect();
+            let mut facts = AppAssignmentFacts {
+                app_live: c.apps.get(app_id).is_some_and(|r| r.removed.is_none()),
+                ..AppAssignmentFacts::default()
+            };
+            for ((a, u), r) in &c.app_users {
+                if a != app_id || r.removed.is_some() {
+                    continue;
+                }
+                facts.assignments += 1;
+                let login = live_user(u).map(|r| r.rec.login.as_str());
+                if login.is_some() && r.rec.user_name.as_deref() == login {
+                    facts.plain_assignments += 1;
+                }
+            }
+            let mut ids: Vec<&String> = user_ids.iter().collect();
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                let Some(user) = live_user(id) else { continue };
+                let groups = app_groups
+                    .iter()
+                    .filter(|g| {
+                        c.members
+                            .get(&((**g).clone(), id.clone()))
+                            .is_some_and(|m| m.removed.is_none())
+                    })
+                    .map(|g| (*g).clone())
+                    .collect();
+                facts.users.push(UserAssignmentFacts {
+                    user_id: id.clone(),
+                    status: user.rec.status.clone(),
+                    login: user.rec.login.clone(),
+                    status_changed: user.rec.status_changed,
+                    app_groups: groups,
+                    assignment_scope: c
+                        .app_users
+                        .get(&(app_id.to_owned(), id.clone()))
+                        .filter(|r| r.removed.is_none())
+                        .map(|r| r.rec.scope.clone()),
+                });
+            }
+            facts
+        }))
+    }
+
+    async fn group_app_assignments(
+        &self,
+        conn: ConnectionId,
+        group_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self.read(conn, |c| {
+            let mut out: Vec<(String, String)> = c
+                .app_groups
+                .iter()
+                .filter(|((a, g), r)| {
+                    r.removed.is_none()
+                        && group_ids.contains(g)
+                        && c.groups.get(g).is_some_and(|g| g.removed.is_none())
+                        && c.apps.get(a).is_some_and(|a| a.removed.is_none())
+                })
+                .map(|((a, g), _)| (g.clone(), a.clone()))
+                .collect();
+            out.sort();
+            out.dedup();
+            out
+        }))
+    }
+
+    async fn group_member_ids(
+        &self,
+        conn: ConnectionId,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self.read(conn, |c| {
+            if c.groups.get(group_id).is_none_or(|g| g.removed.is_some()) {
+                return Vec::new();
+            }
+            let mut out: Vec<String> = c
+                .members
+                .iter()
+                .filter(|((g, u), m)| {
+                    g == group_id
+                        && m.removed.is_none()
+                        && c.users.get(u).is_some_and(|u| u.removed.is_none())
+                })
+                .map(|((_, u), _)| u.clone())
+                .collect();
+            out.sort();
+            out
+        }))
+    }
+}

@@ -150,6 +150,17 @@ impl MemoryStore {
         })
     }
 
+    /// Live app-user assignments of `conn`, by app then user.
+    pub fn app_users(&self, conn: ConnectionId) -> Vec<AppUserRecord> {
+        self.read(conn, |c| {
+            c.app_users
+                .values()
+                .filter(|r| r.removed.is_none())
+                .map(|r| r.rec.clone())
+                .collect()
+        })
+    }
+
     pub(crate) fn read<T>(&self, conn: ConnectionId, f: impl FnOnce(&Conn) -> T) -> T {
         let inner = self.inner.lock();
         match inner.conns.get(&conn) {

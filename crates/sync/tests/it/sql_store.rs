@@ -97,6 +97,15 @@ async fn equality_on(url: &str, users: usize) {
     let inc = s.incremental().await.expect("incremental");
     assert_eq!(inc.kind, SyncKind::Incremental);
     assert_snapshot_equal(&truth(&sim), &stored(&store, conn).await);
+    // Assignment changes were derived through the store's facts query.
+    assert!(
+        inc.stats
+            .items
+            .get("app_users_derived")
+            .is_some_and(|n| *n > 0),
+        "{:?}",
+        inc.stats
+    );
     assert!(
         inc.stats.requests * 3 < full.stats.requests,
         "{:?} vs {:?}",
