@@ -15,6 +15,41 @@ use crate::connections::AccountError;
 use crate::db::{RowExt, Store, db_err, on_pool};
 use crate::time::{from_ms, ms, opt_from_ms};
 
+/// A change to an account ([`Store::update_account`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AccountUpdate<'a> {
+    /// A new role (`admin`, `approver`, `viewer`).
+    Role(&'a str),
+    /// Disable as of this time: the account can't sign in; its sessions and tokens stop.
+    Disable(DateTime<Utc>),
+    /// Enable again.
+    Enable,
+    /// A new argon2id PHC string.
+    PasswordHash(&'a str),
+}
+
+impl fmt::Debug for AccountUpdate<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountUpdate::Role(r) => f.debug_tuple("Role").field(r).finish(),
+            AccountUpdate::Disable(at) => f.debug_tuple("Disable").field(at).finish(),
+            AccountUpdate::Enable => f.write_str("Enable"),
+            AccountUpdate::PasswordHash(_) => f.write_str("PasswordHash(<redacted>)"),
+        }
+    }
+}
+
+/// What [`Store::update_account`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountUpdated {
+    /// Changed.
+    Done,
+    /// No account with that id.
+    NotFound,
+    /// Refused: the account is the last enabled admin.
+    LastAdmin,
+}
+
 /// An account as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccountRow {
@@ -204,6 +239,66 @@ impl Store {
         })
     }
 
+    /// Every account, by user name.
+    pub async fn list_accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY username");
+        on_pool!(self, p => {
+            let rows = sqlx::query(&sql).fetch_all(p).await.map_err(db_err)?;
+            rows.iter().map(account_from_row).collect()
+        })
+    }
+
+    /// Applies `change` to account `id`. A change that would leave no enabled admin (demoting
+    /// or disabling the last one) is refused in the same statement that makes it, so two
+    /// admins cannot lock each other out one request at a time.
+    pub async fn update_account(
+        &self,
+        id: i64,
+        change: AccountUpdate<'_>,
+    ) -> Result<AccountUpdated, StoreError> {
+        // Both guards read "the account is not an admin, or another enabled admin exists".
+        const SET_ROLE: &str = "UPDATE accounts SET role = $2 WHERE id = $1 \
+             AND (role <> 'admin' OR $2 = 'admin' OR EXISTS (SELECT 1 FROM accounts o \
+             WHERE o.role = 'admin' AND o.disabled_at IS NULL AND o.id <> $1))";
+        const DISABLE: &str = "UPDATE accounts SET disabled_at = $2 WHERE id = $1 \
+             AND (role <> 'admin' OR EXISTS (SELECT 1 FROM accounts o \
+             WHERE o.role = 'admin' AND o.disabled_at IS NULL AND o.id <> $1))";
+        let affected = on_pool!(self, p => {
+            let q = match change {
+                AccountUpdate::Role(role) => sqlx::query(SET_ROLE).bind(id).bind(role),
+                AccountUpdate::Disable(at) => sqlx::query(DISABLE).bind(id).bind(ms(at)),
+                AccountUpdate::Enable => {
+                    sqlx::query("UPDATE accounts SET disabled_at = NULL WHERE id = $1").bind(id)
+                }
+                AccountUpdate::PasswordHash(hash) => {
+                    sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(hash)
+                }
+            };
+            q.execute(p).await.map_err(db_err)?.rows_affected()
+        });
+        if affected > 0 {
+            return Ok(AccountUpdated::Done);
+        }
+        Ok(match self.find_account(id).await? {
+            None => AccountUpdated::NotFound,
+            Some(_) => AccountUpdated::LastAdmin,
+        })
+    }
+
+    /// Signs an account out everywhere: deletes its sessions; returns how many.
+    pub async fn delete_account_sessions(&self, account_id: i64) -> Result<u64, StoreError> {
+        on_pool!(self, p => {
+            Ok(sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                .bind(account_id)
+                .execute(p)
+                .await
+                .map_err(db_err)?
+                .rows_affected())
+        })
+    }
+
     /// Stores a session.
     pub async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
         on_pool!(self, p => {
@@ -318,6 +413,28 @@ impl Store {
         on_pool!(self, p => {
             let row = sqlx::query(&sql).bind(token_hash).fetch_optional(p).await.map_err(db_err)?;
             row.map(|r| token_from_row(&r)).transpose()
+        })
+    }
+
+    /// Every API token, oldest first.
+    pub async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRow>, StoreError> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id");
+        on_pool!(self, p => {
+            let rows = sqlx::query(&sql).fetch_all(p).await.map_err(db_err)?;
+            rows.iter().map(token_from_row).collect()
+        })
+    }
+
+    /// Deletes (revokes) an API token; `false` if there was none with this id.
+    pub async fn delete_api_token(&self, id: i64) -> Result<bool, StoreError> {
+        on_pool!(self, p => {
+            Ok(sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+                .bind(id)
+                .execute(p)
+                .await
+                .map_err(db_err)?
+                .rows_affected()
+                > 0)
         })
     }
 

@@ -5,7 +5,10 @@ use chrono::Duration;
 
 use crate::auth::TOKEN_PREFIX;
 use crate::error::AppError;
-use crate::repo::{Account, ApiToken, AuditEvent, NewAccount, Repos, Role, Session, TokenId};
+use crate::repo::{
+    Account, AccountChange, AccountId, ApiToken, AuditEvent, NewAccount, Repos, Role, Session,
+    TokenId,
+};
 use crate::secret::{
     PasswordHashString, Secret, hash_password, random_token, sha256_hex, verify_password,
 };
@@ -76,11 +79,7 @@ pub async fn create_account(
     role: Role,
 ) -> Result<Account, AppError> {
     let username = normalize_username(username)?;
-    if password.expose().chars().count() < 12 {
-        return Err(AppError::BadRequest(
-            "passwords must be at least 12 characters".into(),
-        ));
-    }
+    check_length(password)?;
     let hash = hash_blocking(password.clone()).await?;
     Ok(repos
         .accounts
@@ -91,6 +90,25 @@ pub async fn create_account(
             created: chrono::Utc::now(),
         })
         .await?)
+}
+
+/// Sets account `id`'s password (at least 12 characters) to an argon2id hash of `password`.
+pub async fn set_password(repos: &Repos, id: AccountId, password: &Secret) -> Result<(), AppError> {
+    check_length(password)?;
+    let hash = hash_blocking(password.clone()).await?;
+    Ok(repos
+        .accounts
+        .update_account(id, AccountChange::Password(hash))
+        .await?)
+}
+
+fn check_length(password: &Secret) -> Result<(), AppError> {
+    if password.expose().chars().count() < 12 {
+        return Err(AppError::BadRequest(
+            "passwords must be at least 12 characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 async fn hash_blocking(password: Secret) -> Result<PasswordHashString, AppError> {

@@ -26,6 +26,13 @@ pub struct WebConfig {
     pub reconcile_interval_hours: u64,
     /// Days of System Log a full sync reads for app usage (Okta keeps 90).
     pub sync_log_days: u32,
+    /// Seconds the connection test (doctor) may take inside a web request (the setup page,
+    /// key rotation, "Test connection", the API). When it runs out, the checks done so far are
+    /// shown with a failing check naming the one that timed out.
+    pub doctor_timeout_secs: u64,
+    /// Length of Okta's rate-limit windows in milliseconds, used to pace syncs (Okta: 60 s,
+    /// the default). Only a time-compressed simulator (`steward demo`) needs another value.
+    pub okta_rate_limit_window_ms: u64,
 }
 
 impl Default for WebConfig {
@@ -38,6 +45,8 @@ impl Default for WebConfig {
             sync_interval_minutes: 15,
             reconcile_interval_hours: 24,
             sync_log_days: 90,
+            doctor_timeout_secs: 30,
+            okta_rate_limit_window_ms: 60_000,
         }
     }
 }
@@ -66,7 +75,18 @@ impl WebConfig {
         if !(1..=90).contains(&self.sync_log_days) {
             return Err("web.sync_log_days must be between 1 and 90".into());
         }
+        if !(1..=60_000).contains(&self.okta_rate_limit_window_ms) {
+            return Err("web.okta_rate_limit_window_ms must be between 1 and 60000".into());
+        }
+        if !(1..=600).contains(&self.doctor_timeout_secs) {
+            return Err("web.doctor_timeout_secs must be between 1 and 600".into());
+        }
         Ok(())
+    }
+
+    /// How long the doctor may run inside a web request.
+    pub fn doctor_timeout(&self) -> Duration {
+        Duration::from_secs(self.doctor_timeout_secs)
     }
 
     /// The idle session lifetime.

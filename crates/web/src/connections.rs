@@ -2,7 +2,7 @@
 //! The setup page and the JSON API both call these, so they can't drift apart.
 
 use okta_client::{DpopMode, OktaDomain, PrivateKeyInput};
-use steward_doctor::{ConnectionInput, Report};
+use steward_doctor::{Check, ConnectionInput, Report, SetupStep, Status};
 use zeroize::Zeroizing;
 
 use crate::auth::CurrentUser;
@@ -46,12 +46,87 @@ pub struct DoctorInput<'a> {
 }
 
 /// Runs the doctor. Loopback domains over plain http only with `allow_insecure_loopback`.
+///
+/// Bounded by [`WebConfig::doctor_timeout`]: it runs inside a web request, and an org that
+/// never answers (a firewall dropping packets, a wrong domain resolving to a black hole) would
+/// otherwise hold the request for as long as the client's retries last. On timeout the report
+/// has the checks finished so far and a failing check naming the one that timed out, with
+/// what to look at; it is never `ok`, so nothing is saved.
 pub async fn run_doctor(config: &WebConfig, input: DoctorInput<'_>) -> Report {
+    let domain = input.domain.trim().to_owned();
     let mut ci = ConnectionInput::new(input.domain, input.client_id, input.key);
     ci.key_id = input.key_id;
     ci.dpop = input.dpop;
     ci.allow_insecure_loopback = config.allow_insecure_loopback;
-    steward_doctor::run(&ci).await
+    let limit = config.doctor_timeout();
+    let done = std::sync::Mutex::new(Vec::new());
+    let run = steward_doctor::run_with_progress(&ci, |c| {
+        if let Ok(mut v) = done.lock() {
+            v.push(c.clone());
+        }
+    });
+    match tokio::time::timeout(limit, run).await {
+        Ok(report) => report,
+        Err(_) => {
+            let checks = done.into_inner().unwrap_or_else(|e| e.into_inner());
+            tracing::warn!(domain = %domain, secs = limit.as_secs(), done = checks.len(),
+                "connection test timed out");
+            timed_out(checks, &domain, limit)
+        }
+    }
+}
+
+/// The report of a doctor run cut short after `limit`: the checks finished so far, then a
+/// failing check for the one in progress (the doctor emits its checks in three batches: the
+/// org with the token requests, the read-only role, the membership role).
+fn timed_out(mut checks: Vec<Check>, domain: &str, limit: std::time::Duration) -> Report {
+    let secs = limit.as_secs();
+    let done = |id: &str| checks.iter().any(|c| c.id == id);
+    let (id, title, step, what) = if !done("org") {
+        (
+            "timeout",
+            "Connection test time limit",
+            SetupStep::OktaDomain,
+            "reaching the org (org) or requesting tokens (client_id, client_auth, private_key, \
+             dpop, scope:*)",
+        )
+    } else if !done("role:read_only_admin") {
+        (
+            "role:read_only_admin",
+            "Read-only Administrator role",
+            SetupStep::AdminRoles,
+            "reading users, groups, apps and the System Log (role:read_only_admin)",
+        )
+    } else {
+        (
+            "role:group_membership_admin",
+            "Group Membership Administrator role",
+            SetupStep::AdminRoles,
+            "probing a group membership change (role:group_membership_admin)",
+        )
+    };
+    checks.push(Check {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        step,
+        status: Status::Fail,
+        detail: format!(
+            "timed out after {secs} s waiting for Okta at {domain} while {what}; \
+             the checks after it were not run"
+        ),
+        fix: Some(format!(
+            "Check that this server can reach https://{domain} (DNS, firewall, outbound \
+             proxy; e.g. curl https://{domain}/.well-known/okta-organization from this host) \
+             and that the domain is your org's Okta domain (acme.okta.com, not the \
+             -admin one). Then test again; the limit is web.doctor_timeout_secs ({secs} s)."
+        )),
+    });
+    Report {
+        ok: false,
+        dpop: false,
+        granted_scopes: Vec::new(),
+        checks,
+    }
 }
 
 /// The result of saving or rotating: the doctor's report, and the connection if every check

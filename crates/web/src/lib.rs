@@ -87,6 +87,32 @@ pub fn app(state: AppState) -> Router {
             "/settings/okta/{name}/disconnect",
             post(pages::okta::disconnect),
         )
+        .route(
+            "/settings/accounts",
+            get(pages::accounts::list).post(pages::accounts::create),
+        )
+        .route(
+            "/settings/accounts/{id}/role",
+            post(pages::accounts::set_role),
+        )
+        .route(
+            "/settings/accounts/{id}/disable",
+            post(pages::accounts::disable),
+        )
+        .route(
+            "/settings/accounts/{id}/enable",
+            post(pages::accounts::enable),
+        )
+        .route(
+            "/settings/accounts/{id}/reset-password",
+            post(pages::accounts::reset_password),
+        )
+        .route(
+            "/account/password",
+            get(pages::accounts::password_form).post(pages::accounts::change_password),
+        )
+        .route("/settings/tokens", get(pages::tokens::list))
+        .route("/settings/tokens/{id}/revoke", post(pages::tokens::revoke))
         .route("/static/style.css", get(pages::style))
         .route("/healthz", get(pages::healthz));
     let trace = TraceLayer::new_for_http()

@@ -118,6 +118,38 @@ impl AccountRepo for MemoryRepos {
     fn count_accounts(&self) -> RepoFuture<'_, u64> {
         ready(Ok(self.inner.lock().accounts.len() as u64))
     }
+
+    fn list_accounts(&self) -> RepoFuture<'_, Vec<Account>> {
+        let mut all = self.inner.lock().accounts.clone();
+        all.sort_by(|a, b| a.username.cmp(&b.username));
+        ready(Ok(all))
+    }
+
+    fn update_account(&self, id: AccountId, change: AccountChange) -> RepoFuture<'_, ()> {
+        let mut g = self.inner.lock();
+        let other_admin = g
+            .accounts
+            .iter()
+            .any(|a| a.id != id && a.role == Role::Admin && !a.disabled);
+        let Some(a) = g.accounts.iter_mut().find(|a| a.id == id) else {
+            return ready(Err(RepoError::NotFound));
+        };
+        let removes_admin = a.role == Role::Admin
+            && match &change {
+                AccountChange::Role(r) => *r != Role::Admin,
+                AccountChange::Disabled { disabled, .. } => *disabled,
+                AccountChange::Password(_) => false,
+            };
+        if removes_admin && !other_admin {
+            return ready(Err(RepoError::Conflict(LAST_ADMIN.into())));
+        }
+        match change {
+            AccountChange::Role(r) => a.role = r,
+            AccountChange::Disabled { disabled, .. } => a.disabled = disabled,
+            AccountChange::Password(h) => a.password_hash = h,
+        }
+        ready(Ok(()))
+    }
 }
 
 impl SessionRepo for MemoryRepos {
@@ -148,12 +180,20 @@ impl SessionRepo for MemoryRepos {
         self.inner.lock().sessions.remove(id_hash);
         ready(Ok(()))
     }
+
+    fn delete_account_sessions(&self, account: AccountId) -> RepoFuture<'_, ()> {
+        self.inner
+            .lock()
+            .sessions
+            .retain(|_, s| s.account != account);
+        ready(Ok(()))
+    }
 }
 
 impl ApiTokenRepo for MemoryRepos {
     fn create_token(&self, mut token: ApiToken) -> RepoFuture<'_, ApiToken> {
         let mut g = self.inner.lock();
-        token.id = TokenId(g.tokens.len() as i64 + 1);
+        token.id = TokenId(g.tokens.iter().map(|t| t.id.0).max().unwrap_or(0) + 1);
         g.tokens.push(token.clone());
         ready(Ok(token))
     }
@@ -168,6 +208,17 @@ impl ApiTokenRepo for MemoryRepos {
             t.last_used = Some(at);
         }
         ready(Ok(()))
+    }
+
+    fn list_tokens(&self) -> RepoFuture<'_, Vec<ApiToken>> {
+        ready(Ok(self.inner.lock().tokens.clone()))
+    }
+
+    fn revoke_token(&self, id: TokenId) -> RepoFuture<'_, bool> {
+        let mut g = self.inner.lock();
+        let before = g.tokens.len();
+        g.tokens.retain(|t| t.id != id);
+        ready(Ok(g.tokens.len() < before))
     }
 }
 

@@ -128,7 +128,46 @@ pub trait AccountRepo: Send + Sync {
     -> RepoFuture<'a, Option<Account>>;
     /// How many accounts exist (first run: zero).
     fn count_accounts(&self) -> RepoFuture<'_, u64>;
+    /// Every account, by user name.
+    fn list_accounts(&self) -> RepoFuture<'_, Vec<Account>>;
+    /// Applies `change` to account `id`: `NotFound` when there is none, and `Conflict` when
+    /// the change would leave no enabled admin (checked atomically with the change).
+    fn update_account(&self, id: AccountId, change: AccountChange) -> RepoFuture<'_, ()>;
 }
+
+/// A change to an account.
+#[derive(Clone)]
+pub enum AccountChange {
+    /// A new role.
+    Role(Role),
+    /// Disabled (`true`, as of `at`) or enabled again.
+    Disabled {
+        /// Disabled or not.
+        disabled: bool,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A new password (argon2id PHC string).
+    Password(PasswordHashString),
+}
+
+impl fmt::Debug for AccountChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccountChange::Role(r) => f.debug_tuple("Role").field(r).finish(),
+            AccountChange::Disabled { disabled, at } => f
+                .debug_struct("Disabled")
+                .field("disabled", disabled)
+                .field("at", at)
+                .finish(),
+            AccountChange::Password(_) => f.write_str("Password(<redacted>)"),
+        }
+    }
+}
+
+/// The refusal of a change that would leave no enabled admin.
+pub const LAST_ADMIN: &str =
+    "the last enabled admin can't be demoted or disabled: make another account admin first";
 
 /// A signed-in browser. The cookie holds the random id; only its SHA-256 is stored.
 #[derive(Clone, Debug)]
@@ -162,6 +201,8 @@ pub trait SessionRepo: Send + Sync {
     ) -> RepoFuture<'a, ()>;
     /// Deletes one session (logout).
     fn delete_session<'a>(&'a self, id_hash: &'a str) -> RepoFuture<'a, ()>;
+    /// Deletes every session of `account` (signed out everywhere).
+    fn delete_account_sessions(&self, account: AccountId) -> RepoFuture<'_, ()>;
 }
 
 /// An API token id.
@@ -196,6 +237,10 @@ pub trait ApiTokenRepo: Send + Sync {
     fn find_token_by_hash<'a>(&'a self, hash: &'a str) -> RepoFuture<'a, Option<ApiToken>>;
     /// Records use.
     fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> RepoFuture<'_, ()>;
+    /// Every token, oldest first.
+    fn list_tokens(&self) -> RepoFuture<'_, Vec<ApiToken>>;
+    /// Deletes a token: requests with it fail from now on. `false` if there was none.
+    fn revoke_token(&self, id: TokenId) -> RepoFuture<'_, bool>;
 }
 
 /// One audit record: who did what to what, when.

@@ -39,6 +39,13 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Forms deserialize secrets (passwords) straight into a zeroized buffer.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| Secret(Zeroizing::new(s)))
+    }
+}
+
 impl From<Zeroizing<String>> for Secret {
     fn from(value: Zeroizing<String>) -> Self {
         Secret(value)

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use okta_client::DpopMode;
-use steward_store::accounts::{AccountRow, ApiTokenRow, SessionRow};
+use steward_store::accounts::{AccountRow, AccountUpdate, AccountUpdated, ApiTokenRow, SessionRow};
 use steward_store::audit::AuditRow;
 use steward_store::{AccountError, MasterKey, NewConnection, Store, StoreError, WorkspaceId};
 use zeroize::Zeroizing;
@@ -174,6 +174,36 @@ impl AccountRepo for SqlRepos {
             Ok(u64::try_from(n).unwrap_or(0))
         })
     }
+
+    fn list_accounts(&self) -> RepoFuture<'_, Vec<Account>> {
+        Box::pin(async move {
+            let rows = self.store.list_accounts().await.map_err(backend)?;
+            rows.into_iter().map(account).collect()
+        })
+    }
+
+    fn update_account(&self, id: AccountId, change: AccountChange) -> RepoFuture<'_, ()> {
+        Box::pin(async move {
+            let update = match &change {
+                AccountChange::Role(r) => AccountUpdate::Role(r.as_str()),
+                AccountChange::Disabled { disabled: true, at } => AccountUpdate::Disable(*at),
+                AccountChange::Disabled {
+                    disabled: false, ..
+                } => AccountUpdate::Enable,
+                AccountChange::Password(h) => AccountUpdate::PasswordHash(h.as_str()),
+            };
+            match self
+                .store
+                .update_account(id.0, update)
+                .await
+                .map_err(backend)?
+            {
+                AccountUpdated::Done => Ok(()),
+                AccountUpdated::NotFound => Err(RepoError::NotFound),
+                AccountUpdated::LastAdmin => Err(RepoError::Conflict(LAST_ADMIN.into())),
+            }
+        })
+    }
 }
 
 impl SessionRepo for SqlRepos {
@@ -222,6 +252,16 @@ impl SessionRepo for SqlRepos {
     fn delete_session<'a>(&'a self, id_hash: &'a str) -> RepoFuture<'a, ()> {
         Box::pin(async move { self.store.delete_session(id_hash).await.map_err(backend) })
     }
+
+    fn delete_account_sessions(&self, account: AccountId) -> RepoFuture<'_, ()> {
+        Box::pin(async move {
+            self.store
+                .delete_account_sessions(account.0)
+                .await
+                .map(drop)
+                .map_err(backend)
+        })
+    }
 }
 
 impl ApiTokenRepo for SqlRepos {
@@ -249,6 +289,17 @@ impl ApiTokenRepo for SqlRepos {
 
     fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> RepoFuture<'_, ()> {
         Box::pin(async move { self.store.touch_api_token(id.0, at).await.map_err(backend) })
+    }
+
+    fn list_tokens(&self) -> RepoFuture<'_, Vec<ApiToken>> {
+        Box::pin(async move {
+            let rows = self.store.list_api_tokens().await.map_err(backend)?;
+            rows.into_iter().map(token).collect()
+        })
+    }
+
+    fn revoke_token(&self, id: TokenId) -> RepoFuture<'_, bool> {
+        Box::pin(async move { self.store.delete_api_token(id.0).await.map_err(backend) })
     }
 }
 

@@ -48,11 +48,13 @@ pub fn page_refreshing(
                                 a href="/sync" { "Sync" }
                                 @if u.role.allows(Role::Admin) {
                                     a href="/settings/okta" { "Okta integration" }
+                                    a href="/settings/accounts" { "Accounts" }
+                                    a href="/settings/tokens" { "API tokens" }
                                 }
                             }
                             form.logout method="post" action="/logout" {
                                 (csrf_field(u))
-                                span.who { (u.username) " (" (u.role.as_str()) ")" }
+                                a.who href="/account/password" title="Change your password" { (u.username) " (" (u.role.as_str()) ")" }
                                 button.link type="submit" { "Sign out" }
                             }
                         }

@@ -1,8 +1,10 @@
 //! Server-rendered pages (maud templates, compiled in).
 
+pub mod accounts;
 pub mod inventory;
 pub mod layout;
 pub mod okta;
+pub mod tokens;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

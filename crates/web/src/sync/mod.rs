@@ -132,6 +132,8 @@ fn client_for(state: &AppState, conn: &Connection, key_text: &str) -> Result<Okt
     let client_id = ClientId::parse(&conn.client_id).map_err(|e| bad("client id", &e))?;
     let mut config = OktaConfig::new(domain, client_id, key);
     config.dpop = conn.dpop;
+    config.transport.rate_limit_window =
+        std::time::Duration::from_millis(state.config.okta_rate_limit_window_ms);
     OktaClient::new(config).map_err(AppError::internal)
 }
 

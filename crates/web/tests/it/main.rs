@@ -2,12 +2,15 @@
 //! through a small client that keeps cookies and records every response, so tests can grep
 //! all that a browser would have seen.
 
+mod accounts;
 mod api;
 mod auth;
 mod inventory;
 mod roles;
+mod search;
 mod serve;
 mod sql;
+mod tokens;
 mod wizard;
 
 use std::collections::BTreeMap;

@@ -32,6 +32,36 @@ const PAGES: &[(&str, &str, Fields, Role)] = &[
     ("GET", "/apps/nope", &[], Role::Viewer),
     ("GET", "/sync", &[], Role::Viewer),
     ("POST", "/sync", &[("connection", "nope")], Role::Admin),
+    ("GET", "/settings/accounts", &[], Role::Admin),
+    (
+        "POST",
+        "/settings/accounts",
+        &[("username", "made-by-the-roles-test"), ("role", "viewer")],
+        Role::Admin,
+    ),
+    (
+        "POST",
+        "/settings/accounts/999/role",
+        &[("role", "viewer")],
+        Role::Admin,
+    ),
+    ("POST", "/settings/accounts/999/disable", &[], Role::Admin),
+    ("POST", "/settings/accounts/999/enable", &[], Role::Admin),
+    (
+        "POST",
+        "/settings/accounts/999/reset-password",
+        &[],
+        Role::Admin,
+    ),
+    ("GET", "/account/password", &[], Role::Viewer),
+    (
+        "POST",
+        "/account/password",
+        &[("current", "wrong"), ("new", "x"), ("confirm", "y")],
+        Role::Viewer,
+    ),
+    ("GET", "/settings/tokens", &[], Role::Admin),
+    ("POST", "/settings/tokens/999/revoke", &[], Role::Admin),
 ];
 
 fn api_routes() -> Vec<(Method, &'static str, Option<serde_json::Value>, Role)> {

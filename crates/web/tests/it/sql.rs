@@ -166,6 +166,105 @@ async fn contract(name: &str, repos: Repos) {
             .expect("find")
             .is_none()
     );
+    // Listed oldest first; revoked ones are gone for good.
+    let second = ApiToken {
+        id: TokenId(0),
+        name: "deploy".into(),
+        role: Role::Admin,
+        hash: "c".repeat(64),
+        created_by: alice.id,
+        created: later,
+        last_used: None,
+    };
+    let second = repos.tokens.create_token(second).await.expect("token");
+    let listed = repos.tokens.list_tokens().await.expect("list");
+    let names: Vec<_> = listed.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["ci", "deploy"]);
+    assert_eq!(listed[0].last_used, Some(later));
+    assert!(repos.tokens.revoke_token(stored.id).await.expect("revoke"));
+    assert!(!repos.tokens.revoke_token(stored.id).await.expect("again"));
+    let back = repos.tokens.find_token_by_hash(&"b".repeat(64)).await;
+    assert!(back.expect("find").is_none());
+    let listed = repos.tokens.list_tokens().await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, second.id);
+
+    // Account management: list, role, disable/enable, password, the last-admin guard.
+    let bob = create_account(&repos, "bob", &Secret::new(PASSWORD), Role::Admin)
+        .await
+        .expect("bob");
+    let names: Vec<String> = repos
+        .accounts
+        .list_accounts()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|a| a.username)
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+    let update = |id, change| repos.accounts.update_account(id, change);
+    update(alice.id, AccountChange::Role(Role::Admin))
+        .await
+        .expect("promote");
+    update(bob.id, AccountChange::Role(Role::Viewer))
+        .await
+        .expect("another admin remains");
+    assert!(matches!(
+        update(alice.id, AccountChange::Role(Role::Viewer)).await,
+        Err(RepoError::Conflict(_))
+    ));
+    let disable = |disabled| AccountChange::Disabled { disabled, at: t };
+    assert!(matches!(
+        update(alice.id, disable(true)).await,
+        Err(RepoError::Conflict(_))
+    ));
+    update(bob.id, disable(true)).await.expect("disable bob");
+    let b = repos.accounts.find_account(bob.id).await.expect("find");
+    assert!(b.expect("bob").disabled);
+    // A disabled admin is no admin: promoting bob doesn't let alice go.
+    update(bob.id, AccountChange::Role(Role::Admin))
+        .await
+        .expect("promote bob");
+    assert!(matches!(
+        update(alice.id, disable(true)).await,
+        Err(RepoError::Conflict(_))
+    ));
+    update(bob.id, disable(false)).await.expect("enable bob");
+    update(alice.id, disable(true))
+        .await
+        .expect("bob is an enabled admin now");
+    let a = repos.accounts.find_account(alice.id).await.expect("find");
+    let a = a.expect("alice");
+    assert!(a.disabled && a.role == Role::Admin);
+    assert!(matches!(
+        update(AccountId(999), AccountChange::Role(Role::Viewer)).await,
+        Err(RepoError::NotFound)
+    ));
+    let hash =
+        steward_web::secret::hash_password(&Secret::new("another-password-1")).expect("hash");
+    update(bob.id, AccountChange::Password(hash))
+        .await
+        .expect("password");
+    let b = repos.accounts.find_account(bob.id).await.expect("find");
+    let b = b.expect("bob");
+    assert!(verify_password(
+        &Secret::new("another-password-1"),
+        &b.password_hash
+    ));
+    assert!(!verify_password(&Secret::new(PASSWORD), &b.password_hash));
+    let bs = Session {
+        id_hash: "c".repeat(64),
+        account: bob.id,
+        ..s.clone()
+    };
+    repos.sessions.create_session(bs).await.expect("session");
+    repos
+        .sessions
+        .delete_account_sessions(bob.id)
+        .await
+        .expect("sign out");
+    let gone = repos.sessions.find_session(&"c".repeat(64)).await;
+    assert!(gone.expect("find").is_none());
 
     // Audit: newest first.
     for i in 0..3 {

@@ -383,3 +383,118 @@ async fn api_creates_tests_and_deletes_a_connection() {
         assert!(!body.contains(&d) && !body.contains("PRIVATE KEY"));
     }
 }
+
+/// The connection test is bounded (`web.doctor_timeout_secs`): an org that never answers
+/// gives the setup page a failing check that names what timed out and what to check, not a
+/// hung request or a 500; nothing is saved.
+#[tokio::test]
+async fn doctor_timeout_shows_the_checks_so_far() {
+    let sim = sim().await;
+    let creds = &sim.credentials;
+    let config = steward_web::WebConfig {
+        doctor_timeout_secs: 1,
+        ..steward_web::WebConfig::dev()
+    };
+    let t = TestApp::with_config(config).await;
+    let mut c = t.login("admin").await;
+    let csrf = c.get("/settings/okta").await.csrf();
+    let form = |domain: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("action".to_owned(), "save".to_owned()),
+            ("name".to_owned(), "okta".to_owned()),
+            ("domain".to_owned(), domain.to_owned()),
+            ("client_id".to_owned(), creds.client_id.clone()),
+            ("dpop".to_owned(), "auto".to_owned()),
+            ("private_key".to_owned(), creds.private_key_jwk.to_string()),
+        ]
+    };
+
+    // A listener that accepts and never answers: the first batch of checks times out.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hung_addr = hung.local_addr().expect("addr");
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = hung.accept().await {
+            held.push(s);
+        }
+    });
+    let started = std::time::Instant::now();
+    let r = c
+        .post_form("/settings/okta", &pairs(&form(&hung_addr.to_string())))
+        .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("timed out after 1 s"), "{}", r.body);
+    assert!(r.body.contains("<code>timeout</code>"), "{}", r.body);
+    assert!(r.body.contains("reaching the org"), "{}", r.body);
+    assert!(r.body.contains("firewall"), "{}", r.body);
+    assert!(r.body.contains("web.doctor_timeout_secs"), "{}", r.body);
+    holder.abort();
+
+    // The org and the tokens answer, the role check's reads hang: the checks done are shown
+    // (passing), then the read-only role check fails with the timeout.
+    let fault = reqwest::Client::new()
+        .post(format!("{}/__sim/faults", sim.base_url))
+        .json(&json!({"path": "/api/v1/groups", "kind": "latency", "ms": 5000}))
+        .send()
+        .await
+        .expect("sim control");
+    assert!(fault.status().is_success());
+    let r = c
+        .post_form("/settings/okta", &pairs(&form(&creds.domain)))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("<code>org</code>"), "{}", r.body);
+    assert!(
+        r.body.contains("<code>scope:okta.users.read</code>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("timed out after 1 s"), "{}", r.body);
+    assert!(r.body.contains("(role:read_only_admin)"), "{}", r.body);
+    assert!(!r.body.contains("Every check passed"), "{}", r.body);
+    assert!(
+        t.state
+            .repos
+            .connections
+            .find_connection("okta")
+            .await
+            .expect("find")
+            .is_none(),
+        "a timed-out test saves nothing"
+    );
+
+    // The API says the same: 422 with the report, not a 500.
+    let mut api = t.token_client(Role::Admin).await;
+    let r = api
+        .api(
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({
+                "name": "okta",
+                "domain": creds.domain,
+                "client_id": creds.client_id,
+                "private_key": creds.private_key_jwk.to_string(),
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["saved"], false);
+    let last = j["report"]["checks"]
+        .as_array()
+        .and_then(|c| c.last())
+        .expect("checks")
+        .clone();
+    assert_eq!(last["id"], "role:read_only_admin", "{last}");
+    assert_eq!(last["status"], "fail");
+    assert!(
+        last["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("timed out")),
+        "{last}"
+    );
+}

@@ -1,0 +1,122 @@
+//! The API tokens page: admins list tokens (name, role, owner, created, last used) and revoke
+//! them with a CSRF-protected form; other roles are refused; a revoked token stops working.
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use steward_web::repo::Role;
+
+use super::TestApp;
+
+#[tokio::test]
+async fn admins_list_and_revoke_api_tokens() {
+    let t = TestApp::new().await;
+    let mut admin = t.login("admin").await;
+    let csrf = admin.get("/").await.csrf();
+
+    let page = admin.get("/settings/tokens").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("No API tokens."), "{}", page.body);
+    assert!(
+        page.body.contains("href=\"/settings/tokens\""),
+        "in the navigation"
+    );
+
+    // Two tokens created through the API (with the session: CSRF header).
+    let mut created = Vec::new();
+    for (name, role) in [("terraform", "viewer"), ("deploy <ci>", "admin")] {
+        let r = admin
+            .send(
+                axum::http::Request::post("/api/v1/tokens")
+                    .header("content-type", "application/json")
+                    .header("x-csrf-token", &csrf)
+                    .body(axum::body::Body::from(
+                        json!({"name": name, "role": role}).to_string(),
+                    ))
+                    .expect("req"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let j = r.json();
+        created.push((
+            j["id"].as_i64().expect("id"),
+            j["token"].as_str().expect("token").to_owned(),
+        ));
+    }
+    let (viewer_id, viewer_secret) = created[0].clone();
+
+    // Using a token shows on the page as its last use.
+    let mut bearer = t.client();
+    bearer.bearer = Some(viewer_secret.clone());
+    let r = bearer.api(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let page = admin.get("/settings/tokens").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let row = |body: &str, id: i64| {
+        let start = body
+            .find(&format!("id=\"token-{id}\""))
+            .unwrap_or_else(|| panic!("row {id}: {body}"));
+        let end = body[start..].find("</tr>").expect("row end") + start;
+        body[start..end].to_owned()
+    };
+    let r0 = row(&page.body, viewer_id);
+    assert!(
+        r0.contains("terraform") && r0.contains("viewer") && r0.contains("admin"),
+        "{r0}"
+    );
+    assert!(!r0.contains("never"), "used once: {r0}");
+    let r1 = row(&page.body, created[1].0);
+    assert!(r1.contains("deploy &lt;ci&gt;"), "escaped: {r1}");
+    assert!(r1.contains("never"), "{r1}");
+    // The secrets never show on the page.
+    assert!(!page.body.contains(&viewer_secret) && !page.body.contains(&created[1].1));
+
+    let revoke = format!("/settings/tokens/{viewer_id}/revoke");
+    // Without the CSRF token, or with a wrong one: refused, the token still works.
+    let r = admin.post_form(&revoke, &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = admin.post_form(&revoke, &[("csrf", "wrong")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Other roles: refused (page and form).
+    for role in ["viewer", "approver"] {
+        let mut c = t.login(role).await;
+        assert_eq!(
+            c.get("/settings/tokens").await.status,
+            StatusCode::FORBIDDEN
+        );
+        let their = c.get("/").await.csrf();
+        let r = c.post_form(&revoke, &[("csrf", &their)]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{role}");
+    }
+    // An admin token can't use the page: pages take sessions only (sign-in redirect).
+    let mut admin_token = t.token_client(Role::Admin).await;
+    let r = admin_token.post_form(&revoke, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().starts_with("/login"), "{}", r.location());
+    let r = bearer.api(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // The admin revokes it: back to the list, gone from it, and the token is refused.
+    let r = admin.post_form(&revoke, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/settings/tokens");
+    let page = admin.get("/settings/tokens").await;
+    assert!(!page.body.contains(&format!("id=\"token-{viewer_id}\"")));
+    assert!(
+        page.body
+            .contains(&format!("id=\"token-{}\"", created[1].0))
+    );
+    let r = bearer.api(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Again: not found.
+    let r = admin.post_form(&revoke, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Audited.
+    let audit = t.state.repos.audit.list_audit(10).await.expect("audit");
+    assert!(
+        audit.iter().any(|e| e.action == "token.revoke"
+            && e.target == "terraform"
+            && e.actor == "user:admin"),
+        "{audit:?}"
+    );
+}
