@@ -231,4 +231,23 @@ pub struct DemoArgs {
     /// Days of System Log history (app usage).
     #[arg(long, default_value_t = 30)]
     pub log_days: u32,
+    /// Speeds up the simulated org's rate-limit windows (Okta's 60 s become 60 s / N), so
+    /// the first sync takes seconds instead of minutes. Every limit per window stays Okta's;
+    /// `1` syncs at Okta's real pace.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_compression)]
+    pub time_compression: f64,
+}
+
+/// `--time-compression`: a factor between 1 and 60 (windows of 60 s down to 1 s).
+fn parse_compression(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number; use e.g. 10"))?;
+    if (1.0..=60.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "{v} is out of range: use a factor from 1 (Okta's real pace) to 60"
+        ))
+    }
 }

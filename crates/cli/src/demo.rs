@@ -1,5 +1,6 @@
 //! `steward demo`: everything on one machine with no setup. Starts okta-sim in-process with
-//! a seeded org (DPoP required, Okta's rate limits), creates the connection from its
+//! a seeded org (DPoP required, Okta's rate limits per window, with windows shortened by
+//! `--time-compression`, 10 by default), creates the connection from its
 //! credentials through the wizard's own path (the doctor runs first), runs the first full
 //! sync with progress, then serves the web app and prints the URL and the admin login.
 //!
@@ -40,19 +41,30 @@ pub async fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
     let dir = data_dir()?;
     println!("Data directory: {}", dir.display());
 
+    let mut rate_limits = okta_sim::ratelimit::RateLimitConfig::okta_workforce();
+    rate_limits.time_compression = a.time_compression;
+    let window_ms = rate_limits.window_ms();
     let sim_config = SimConfig {
         users: a.users,
         groups: a.groups,
         apps: a.apps,
         log_days: a.log_days,
         dpop: okta_sim::DpopMode::Required,
-        rate_limits: okta_sim::ratelimit::RateLimitConfig::okta_workforce(),
+        rate_limits,
         ..SimConfig::default()
     };
     println!(
         "Starting okta-sim: {} users, {} groups, {} apps, {} days of System Log…",
         a.users, a.groups, a.apps, a.log_days
     );
+    if window_ms < 60_000 {
+        println!(
+            "Okta's rate limits apply per window of {:.1} s instead of 60 s \
+             (--time-compression {}; 1 for Okta's real pace).",
+            window_ms as f64 / 1000.0,
+            a.time_compression
+        );
+    }
     let sim = RunningSim::start(sim_config)
         .await
         .context("while starting okta-sim")?;
@@ -66,6 +78,7 @@ pub async fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
     let config = WebConfig {
         listen: a.listen,
         sync_log_days: a.log_days.clamp(1, 90),
+        okta_rate_limit_window_ms: window_ms.unsigned_abs(),
         ..WebConfig::dev()
     };
     let state = serve::state_on(config, store, master).await?;
