@@ -361,6 +361,13 @@ pub struct Org {
     pub everyone: GroupIdx,
     /// The id of the default user type (`oty…`).
     pub user_type_id: String,
+    /// Test-only: when set, the GROUP-scoped assignments a group membership change or a
+    /// group assignment change adds or removes write no `application.user_membership.*`
+    /// event (direct assignments, deactivations and reactivations still do). Off by default,
+    /// as okta-sim models Okta writing one event per assignment that changes; our Okta
+    /// reference (section 6) does not confirm Okta writes them for group-inherited
+    /// assignments, and this switch models the case it does not.
+    pub silent_group_derived_assignments: bool,
 }
 
 impl Org {

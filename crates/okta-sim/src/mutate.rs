@@ -81,8 +81,9 @@ impl Org {
             .filter(|(_, a)| a.groups.contains_key(&g))
             .map(|(i, _)| i)
             .collect();
+        let logged = !self.silent_group_derived_assignments;
         for a in apps {
-            self.ensure_app_user(a, u, AssignmentScope::Group, now);
+            self.ensure_app_user(a, u, AssignmentScope::Group, now, logged);
         }
         Change::Changed
     }
@@ -111,18 +112,22 @@ impl Org {
             .filter(|(_, a)| a.groups.contains_key(&g))
             .map(|(i, _)| i)
             .collect();
+        let logged = !self.silent_group_derived_assignments;
         for a in apps {
-            self.drop_group_derived(a, u, now);
+            self.drop_group_derived(a, u, now, logged);
         }
         Change::Changed
     }
 
+    /// Assigns `u` to `a` unless already assigned; writes `application.user_membership.add`
+    /// when it does and `logged`.
     fn ensure_app_user(
         &mut self,
         a: AppIdx,
         u: UserIdx,
         scope: AssignmentScope,
         now: DateTime<Utc>,
+        logged: bool,
     ) {
         // Deactivated users hold no app assignments (see `set_user_status`).
         if self.users[u as usize].status == UserStatus::Deprovisioned {
@@ -147,7 +152,7 @@ impl Org {
             entry.scope = AssignmentScope::User;
             entry.last_updated = now;
         }
-        if added {
+        if added && logged {
             self.log_event(
                 now,
                 "application.user_membership.add",
@@ -157,8 +162,9 @@ impl Org {
         }
     }
 
-    /// Removes `u` from app `a` unless a direct assignment or another assigned group still reaches them.
-    fn drop_group_derived(&mut self, a: AppIdx, u: UserIdx, now: DateTime<Utc>) {
+    /// Removes `u` from app `a` unless a direct assignment or another assigned group still
+    /// reaches them; writes `application.user_membership.remove` when it does and `logged`.
+    fn drop_group_derived(&mut self, a: AppIdx, u: UserIdx, now: DateTime<Utc>, logged: bool) {
         let app = &self.apps[a as usize];
         if app.direct_users.contains(&u) {
             return;
@@ -167,7 +173,7 @@ impl Org {
         if app.groups.keys().any(|g| user_groups.contains(g)) {
             return;
         }
-        if self.apps[a as usize].users.remove(&u).is_some() {
+        if self.apps[a as usize].users.remove(&u).is_some() && logged {
             self.log_event(
                 now,
                 "application.user_membership.remove",
@@ -183,7 +189,7 @@ impl Org {
             return Change::Unchanged;
         }
         let existed = self.apps[a as usize].users.contains_key(&u);
-        self.ensure_app_user(a, u, AssignmentScope::User, now);
+        self.ensure_app_user(a, u, AssignmentScope::User, now, true);
         if existed {
             self.log_event(
                 now,
@@ -253,8 +259,9 @@ impl Org {
             vec![LogRef::Group(g), LogRef::App(a)],
         );
         let members: Vec<UserIdx> = self.groups[g as usize].members.iter().copied().collect();
+        let logged = !self.silent_group_derived_assignments;
         for u in members {
-            self.ensure_app_user(a, u, AssignmentScope::Group, now);
+            self.ensure_app_user(a, u, AssignmentScope::Group, now, logged);
         }
         Change::Changed
     }
@@ -276,8 +283,9 @@ impl Org {
             vec![LogRef::Group(g), LogRef::App(a)],
         );
         let members: Vec<UserIdx> = self.groups[g as usize].members.iter().copied().collect();
+        let logged = !self.silent_group_derived_assignments;
         for u in members {
-            self.drop_group_derived(a, u, now);
+            self.drop_group_derived(a, u, now, logged);
         }
         Change::Changed
     }
@@ -387,7 +395,7 @@ impl Org {
                 .map(|(i, _)| i)
                 .collect();
             for a in apps {
-                self.ensure_app_user(a, u, AssignmentScope::Group, now);
+                self.ensure_app_user(a, u, AssignmentScope::Group, now, true);
             }
         }
         Change::Changed

@@ -10,7 +10,8 @@
 //!    unless the log explains the change (an event of that group at or after the stamp);
 //!    created groups and apps; groups of apps whose group assignments changed; then app-user
 //!    assignments, derived from the log's `application.user_membership.*` events and the
-//!    store where that is certain (see `assignments`), else read one by one
+//!    store where that is certain (see `assignments`; group changes the log does not follow
+//!    with an event of the pair are checked against the store), else read one by one
 //!    (`/apps/{id}/users/{userId}`, final state) or, for created apps and apps with more
 //!    uncertain users than pages, whole;
 //! 4. the new cursor is saved last, so a killed run replays the log (idempotently).
