@@ -224,27 +224,77 @@ struct Bound {
     per_second: f64,
 }
 
+/// The length of a JSON array, counted without keeping its elements: the ground truth of a
+/// 100k-user org parsed into `serde_json::Value` takes hundreds of MiB, which the allocator
+/// keeps after it is dropped and which would then show in the next sync's peak memory.
+#[derive(Default)]
+struct Len(u64);
+
+impl<'de> serde::Deserialize<'de> for Len {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Counter;
+        impl<'de> serde::de::Visitor<'de> for Counter {
+            type Value = Len;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Len, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Len(n))
+            }
+        }
+        d.deserialize_seq(Counter)
+    }
+}
+
+/// What the lower bound needs of the simulator's ground truth (`GET /__sim/snapshot`).
+#[derive(serde::Deserialize)]
+struct Truth {
+    #[serde(default)]
+    users: Len,
+    groups: Vec<TruthGroup>,
+    apps: Vec<TruthApp>,
+}
+
+#[derive(serde::Deserialize)]
+struct TruthGroup {
+    #[serde(default)]
+    members: Len,
+}
+
+#[derive(serde::Deserialize)]
+struct TruthApp {
+    #[serde(default)]
+    users: Len,
+    #[serde(default)]
+    groups: Len,
+}
+
+async fn truth(sim: &SimProcess) -> Res<Truth> {
+    let resp = reqwest::get(format!("{}/__sim/snapshot", sim.base_url)).await?;
+    if !resp.status().is_success() {
+        return Err(format!("/__sim/snapshot: HTTP {}", resp.status()).into());
+    }
+    Ok(serde_json::from_slice(&resp.bytes().await?)?)
+}
+
 /// The fewest requests per bucket at the largest page sizes, from the ground truth.
-fn lower_bound(snapshot: &Value, sso_events: u64, limits: &RateLimitConfig) -> Res<Vec<Bound>> {
+fn lower_bound(truth: &Truth, sso_events: u64, limits: &RateLimitConfig) -> Res<Vec<Bound>> {
     let pages = |n: u64, size: u64| n.div_ceil(size);
-    let len = |v: &Value| v.as_array().map_or(0, |a| a.len() as u64);
-    let users = len(&snapshot["users"]);
-    let groups = snapshot["groups"].as_array().ok_or("snapshot: groups")?;
-    let apps = snapshot["apps"].as_array().ok_or("snapshot: apps")?;
+    let users = truth.users.0;
+    let groups = &truth.groups;
+    let apps = &truth.apps;
     let members: u64 = groups
         .iter()
-        .map(|g| len(&g["members"]))
+        .map(|g| g.members.0)
         .filter(|m| *m > 0)
         .map(|m| pages(m, 1000))
         .sum();
-    let app_users: u64 = apps
-        .iter()
-        .map(|a| pages(len(&a["users"]), 500).max(1))
-        .sum();
-    let app_groups: u64 = apps
-        .iter()
-        .map(|a| pages(len(&a["groups"]), 200).max(1))
-        .sum();
+    let app_users: u64 = apps.iter().map(|a| pages(a.users.0, 500).max(1)).sum();
+    let app_groups: u64 = apps.iter().map(|a| pages(a.groups.0, 200).max(1)).sum();
     // A representative path of each listing, and its fewest requests.
     let needs = [
         ("/api/v1/users", pages(users, 200)),
@@ -451,9 +501,11 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
     let used = used_by_bucket(&sim, seq0).await?;
     let full_by_resource = used_by_resource(&sim, seq0).await?;
     let counts = store.counts(CONN).await?;
-    let snapshot = control(&sim, reqwest::Method::GET, "snapshot", None).await?;
-    let bounds = lower_bound(&snapshot, counts.sso_events.max(0) as u64, &limits)?;
-    drop(snapshot);
+    let bounds = lower_bound(
+        &truth(&sim).await?,
+        counts.sso_events.max(0) as u64,
+        &limits,
+    )?;
 
     // 2. Incremental after churn.
     let churn = ((s.users as f64) * s.churn_percent / 100.0)
