@@ -111,7 +111,10 @@ pub fn app(state: AppState) -> Router {
             "/account/password",
             get(pages::accounts::password_form).post(pages::accounts::change_password),
         )
-        .route("/settings/tokens", get(pages::tokens::list))
+        .route(
+            "/settings/tokens",
+            get(pages::tokens::list).post(pages::tokens::create),
+        )
         .route("/settings/tokens/{id}/revoke", post(pages::tokens::revoke))
         .route("/static/style.css", get(pages::style))
         .route("/healthz", get(pages::healthz));

@@ -61,6 +61,12 @@ const PAGES: &[(&str, &str, Fields, Role)] = &[
         Role::Viewer,
     ),
     ("GET", "/settings/tokens", &[], Role::Admin),
+    (
+        "POST",
+        "/settings/tokens",
+        &[("name", "made-by-the-roles-test"), ("role", "viewer")],
+        Role::Admin,
+    ),
     ("POST", "/settings/tokens/999/revoke", &[], Role::Admin),
 ];
 

@@ -120,3 +120,78 @@ async fn admins_list_and_revoke_api_tokens() {
         "{audit:?}"
     );
 }
+
+#[tokio::test]
+async fn admins_create_api_tokens_from_the_page() {
+    let t = TestApp::new().await;
+    let mut admin = t.login("admin").await;
+    let csrf = admin.get("/settings/tokens").await.csrf();
+
+    // Without CSRF: refused, nothing created.
+    let r = admin
+        .post_form("/settings/tokens", &[("name", "ci"), ("role", "viewer")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        t.state
+            .repos
+            .tokens
+            .list_tokens()
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    // A bad name or role: explained, nothing created.
+    for (name, role, msg) in [
+        ("", "viewer", "token names are"),
+        ("ci", "root", "unknown role"),
+    ] {
+        let r = admin
+            .post_form(
+                "/settings/tokens",
+                &[("csrf", &csrf), ("name", name), ("role", role)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains(msg), "{msg}: {}", r.body);
+    }
+    assert!(
+        t.state
+            .repos
+            .tokens
+            .list_tokens()
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    // Created: the secret is on this response only, and it works with the chosen role.
+    let r = admin
+        .post_form(
+            "/settings/tokens",
+            &[("csrf", &csrf), ("name", "ci"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let start = r.body.find("id=\"new-token\"").expect("shown");
+    let open = r.body[start..].find("<pre class=\"copy\">").expect("pre") + start + 18;
+    let close = r.body[open..].find("</pre>").expect("end") + open;
+    let secret = r.body[open..close].to_owned();
+    assert!(secret.starts_with("stw_"), "{secret}");
+    let mut bearer = t.client();
+    bearer.bearer = Some(secret.clone());
+    let me = bearer.api(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.json()["role"], "viewer", "{}", me.body);
+    let page = admin.get("/settings/tokens").await;
+    assert!(page.body.contains("<td>ci</td>"), "{}", page.body);
+    assert!(!page.body.contains(&secret), "shown once");
+    let audit = t.state.repos.audit.list_audit(10).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "token.create" && e.target == "ci" && e.actor == "user:admin"),
+        "{audit:?}"
+    );
+    assert!(!format!("{audit:?}").contains(&secret));
+}
