@@ -416,6 +416,15 @@ impl Store {
         })
     }
 
+    /// The API token with this id.
+    pub async fn find_api_token(&self, id: i64) -> Result<Option<ApiTokenRow>, StoreError> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
+        on_pool!(self, p => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(p).await.map_err(db_err)?;
+            row.map(|r| token_from_row(&r)).transpose()
+        })
+    }
+
     /// Every API token, oldest first.
     pub async fn list_api_tokens(&self) -> Result<Vec<ApiTokenRow>, StoreError> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id");

@@ -210,6 +210,11 @@ impl ApiTokenRepo for MemoryRepos {
         ready(Ok(()))
     }
 
+    fn find_token(&self, id: TokenId) -> RepoFuture<'_, Option<ApiToken>> {
+        let g = self.inner.lock();
+        ready(Ok(g.tokens.iter().find(|t| t.id == id).cloned()))
+    }
+
     fn list_tokens(&self) -> RepoFuture<'_, Vec<ApiToken>> {
         ready(Ok(self.inner.lock().tokens.clone()))
     }

@@ -237,6 +237,8 @@ pub trait ApiTokenRepo: Send + Sync {
     fn find_token_by_hash<'a>(&'a self, hash: &'a str) -> RepoFuture<'a, Option<ApiToken>>;
     /// Records use.
     fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> RepoFuture<'_, ()>;
+    /// The token with this id.
+    fn find_token(&self, id: TokenId) -> RepoFuture<'_, Option<ApiToken>>;
     /// Every token, oldest first.
     fn list_tokens(&self) -> RepoFuture<'_, Vec<ApiToken>>;
     /// Deletes a token: requests with it fail from now on. `false` if there was none.

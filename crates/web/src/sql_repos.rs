@@ -291,6 +291,13 @@ impl ApiTokenRepo for SqlRepos {
         Box::pin(async move { self.store.touch_api_token(id.0, at).await.map_err(backend) })
     }
 
+    fn find_token(&self, id: TokenId) -> RepoFuture<'_, Option<ApiToken>> {
+        Box::pin(async move {
+            let row = self.store.find_api_token(id.0).await.map_err(backend)?;
+            row.map(token).transpose()
+        })
+    }
+
     fn list_tokens(&self) -> RepoFuture<'_, Vec<ApiToken>> {
         Box::pin(async move {
             let rows = self.store.list_api_tokens().await.map_err(backend)?;

@@ -166,10 +166,11 @@ pub async fn revoke(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let tokens = state.repos.tokens.list_tokens().await?;
-    let token = tokens
-        .into_iter()
-        .find(|t| t.id == TokenId(id))
+    let token = state
+        .repos
+        .tokens
+        .find_token(TokenId(id))
+        .await?
         .ok_or(AppError::NotFound)?;
     if !state.repos.tokens.revoke_token(token.id).await? {
         return Err(AppError::NotFound);

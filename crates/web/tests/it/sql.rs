@@ -181,7 +181,17 @@ async fn contract(name: &str, repos: Repos) {
     let names: Vec<_> = listed.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["ci", "deploy"]);
     assert_eq!(listed[0].last_used, Some(later));
+    let found = repos.tokens.find_token(stored.id).await.expect("find");
+    assert_eq!(found.expect("some").name, stored.name);
     assert!(repos.tokens.revoke_token(stored.id).await.expect("revoke"));
+    assert!(
+        repos
+            .tokens
+            .find_token(stored.id)
+            .await
+            .expect("find")
+            .is_none()
+    );
     assert!(!repos.tokens.revoke_token(stored.id).await.expect("again"));
     let back = repos.tokens.find_token_by_hash(&"b".repeat(64)).await;
     assert!(back.expect("find").is_none());
