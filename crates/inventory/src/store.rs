@@ -139,13 +139,30 @@ pub trait InventoryStore: AssignmentReads + Send + Sync {
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Records SSO events, ignoring uuids already recorded, and updates app usage per user
-    /// and app (last SSO, count over 30 and 90 days). Returns how many were new.
+    /// Records SSO events, ignoring uuids already recorded, and adds them to app usage per
+    /// user and app (last SSO, count over 30 and 90 days). Returns how many were new.
     fn record_sso_events(
         &self,
         conn: ConnectionId,
         events: &[SsoEvent],
     ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// The handle a sync writes through. A store may return one whose writes share
+    /// transactions and commit later (on [`InventoryStore::flush`] at the latest), as long
+    /// as its reads see its writes and commits keep the order of the writes.
+    fn for_sync(&self) -> Self
+    where
+        Self: Sized;
+    /// Commits writes the store deferred (see [`InventoryStore::for_sync`]); stores that
+    /// commit each write have nothing to do.
+    fn flush(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async { Ok(()) }
+    }
+    /// Recomputes app usage from the recorded events as of now: the 30 and 90-day counts
+    /// of [`InventoryStore::record_sso_events`] do not age by themselves.
+    fn refresh_app_usage(
+        &self,
+        conn: ConnectionId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The stored checkpoint of `resource` (e.g. `users`, `groups`, `members:00g…`, `logs`).
     fn checkpoint(

@@ -152,6 +152,25 @@ impl Store {
         (self.clock)()
     }
 
+    /// A handle on the same database whose inventory writes return before they are
+    /// committed, so that consecutive writes share large transactions (see
+    /// [`crate::writer`]); for syncs. Its reads flush first, so it reads its own writes;
+    /// [`InventoryStore::flush`] commits what is pending. Other handles see the writes once
+    /// committed (within a second). PostgreSQL commits each write as before.
+    pub fn with_deferred_commits(&self) -> Store {
+        let mut store = self.clone();
+        store.writer = self.writer.as_ref().map(SqliteWriter::deferring);
+        store
+    }
+
+    /// Commits the writes this handle deferred (a no-op on other handles).
+    pub(crate) async fn flush_deferred(&self) -> Result<(), StoreError> {
+        match &self.writer {
+            Some(w) if w.is_deferring() => w.flush().await,
+            _ => Ok(()),
+        }
+    }
+
     /// The SQLite writer (only called on the SQLite arm of [`crate::writer::on_writer`]).
     pub(crate) fn sqlite_writer(&self) -> &SqliteWriter {
         self.writer.as_ref().expect("a SQLite store has a writer")
@@ -331,7 +350,8 @@ async fn connect_sqlite(
             &options
                 .journal_mode(SqliteJournalMode::Wal)
                 .pragma("cache_size", WRITER_CACHE_SIZE)
-                .pragma("wal_autocheckpoint", WRITER_WAL_AUTOCHECKPOINT),
+                .pragma("wal_autocheckpoint", WRITER_WAL_AUTOCHECKPOINT)
+                .pragma("temp_store", "memory"),
         ))
         .await
     };
@@ -377,6 +397,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "user_search_indexes",
         include_str!("../migrations/sqlite/0005_user_search_indexes.sql"),
     ),
+    (
+        6,
+        "sso_events_in_time_order",
+        include_str!("../migrations/sqlite/0006_sso_events_in_time_order.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -403,6 +428,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "user_search_indexes",
         include_str!("../migrations/postgres/0005_user_search_indexes.sql"),
+    ),
+    (
+        6,
+        "sso_events_in_time_order",
+        include_str!("../migrations/postgres/0006_sso_events_in_time_order.sql"),
     ),
 ];
 
@@ -501,6 +531,7 @@ pub(crate) trait RowExt {
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
     fn int(&self, col: &str) -> Result<i64, StoreError>;
     fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
+    fn bool(&self, col: &str) -> Result<bool, StoreError>;
     fn json(&self, col: &str) -> Result<Value, StoreError>;
     fn bytes(&self, col: &str) -> Result<Vec<u8>, StoreError>;
 }
@@ -522,6 +553,9 @@ macro_rules! impl_row_ext {
                 self.try_get(col).map_err(|e| corrupt(col, e))
             }
             fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+                self.try_get(col).map_err(|e| corrupt(col, e))
+            }
+            fn bool(&self, col: &str) -> Result<bool, StoreError> {
                 self.try_get(col).map_err(|e| corrupt(col, e))
             }
             fn json(&self, col: &str) -> Result<Value, StoreError> {

@@ -6,7 +6,7 @@
 //! statement). Connection and run ids are integers and are inlined as literals, which saves
 //! two bind parameters per row.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -43,37 +43,6 @@ impl Store {
         };
         let rows = (max / binds_per_row.max(1)).clamp(1, MAX_ROWS_PER_STATEMENT);
         1 << rows.ilog2()
-    }
-
-    /// Recomputes `app_usage` of a whole connection from `sso_events`, relative to the store's
-    /// clock. `record_sso_events` only refreshes the pairs it touched, so the 30/90-day
-    /// counts of idle pairs age; call this once per sync (or daily) to bring them up to date.
-    pub async fn refresh_app_usage(&self, conn: ConnectionId) -> Result<(), StoreError> {
-        let (t30, t90) = self.usage_window_starts();
-        on_writer!(self, c => {
-            let mut tx = c.begin_write_tx().await?;
-            sqlx::query("DELETE FROM app_usage WHERE connection_id = $1")
-                .bind(conn)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            sqlx::query(
-                "INSERT INTO app_usage \
-                 (connection_id, app_id, user_id, last_sso_at, sso_count_30d, sso_count_90d) \
-                 SELECT connection_id, app_id, user_id, MAX(published), \
-                 CAST(SUM(CASE WHEN published >= $2 THEN 1 ELSE 0 END) AS BIGINT), \
-                 CAST(SUM(CASE WHEN published >= $3 THEN 1 ELSE 0 END) AS BIGINT) \
-                 FROM sso_events WHERE connection_id = $1 AND success \
-                 GROUP BY connection_id, app_id, user_id",
-            )
-            .bind(conn)
-            .bind(t30)
-            .bind(t90)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            tx.commit().await.map_err(db_err)
-        })
     }
 
     fn usage_window_starts(&self) -> (i64, i64) {
@@ -634,11 +603,20 @@ impl InventoryStore for Store {
         }
         let (t30, t90) = self.usage_window_starts();
         let event_chunk = self.chunk_rows(5);
-        let pair_chunk = self.chunk_rows(4);
+        let usage_chunk = self.chunk_rows(5);
+        // `MAX` of two values: a scalar function on SQLite, `GREATEST` on PostgreSQL.
+        let greatest = match self.backend() {
+            Backend::Sqlite => "MAX",
+            Backend::Postgres => "GREATEST",
+        };
+        // In key order: appended at the end of the table (a log is read in time order).
+        let mut events: Vec<&SsoEvent> = events.iter().collect();
+        events.sort_by(|a, b| (a.published, &a.uuid).cmp(&(b.published, &b.uuid)));
         on_writer!(self, c => {
             let mut tx = c.begin_write_tx().await?;
-            let mut touched: Vec<(String, String)> = Vec::new();
-            for rows in statement_chunks(events, event_chunk) {
+            let mut usage = UsageDelta::default();
+            let mut inserted = 0;
+            for rows in statement_chunks(&events, event_chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO sso_events \
                      (connection_id, uuid, user_id, app_id, published, success) ",
@@ -652,51 +630,86 @@ impl InventoryStore for Store {
                         .push_bind(e.success);
                 });
                 // RETURNING lists only the rows actually inserted (not the duplicates).
-                qb.push(" ON CONFLICT (connection_id, uuid) DO NOTHING RETURNING app_id, user_id");
+                qb.push(
+                    " ON CONFLICT (connection_id, published, uuid) DO NOTHING \
+                     RETURNING app_id, user_id, published, success",
+                );
                 for row in qb.build().fetch_all(&mut *tx).await.map_err(db_err)? {
-                    touched.push((row.text("app_id")?, row.text("user_id")?));
+                    inserted += 1;
+                    if row.bool("success")? {
+                        usage.add(
+                            row.text("app_id")?,
+                            row.text("user_id")?,
+                            row.int("published")?,
+                            (t30, t90),
+                        );
+                    }
                 }
             }
-            let inserted = touched.len();
-            touched.sort_unstable();
-            touched.dedup();
-            // The pairs drive the join, each looked up through `sso_events_pair` (SQLite,
-            // without statistics, would otherwise scan every event of the connection for
-            // each batch: quadratic over a sync). An upsert rather than delete-and-insert:
-            // a touched pair has at least the successful event just inserted, or kept its
-            // row from earlier successful events (events are never deleted).
-            let indexed = match self.backend() {
-                Backend::Sqlite => " INDEXED BY sso_events_pair",
-                Backend::Postgres => "",
-            };
-            for pairs in statement_chunks(&touched, pair_chunk) {
+            // Usage grows by what the new events add: each event is inserted once, so the
+            // counts stay exact without reading a pair's earlier events again (re-reading
+            // them made a long log backfill quadratic). Windows age as time passes:
+            // `refresh_app_usage` recomputes them (after each full sync, and daily).
+            let usage = usage.into_rows();
+            for rows in statement_chunks(&usage, usage_chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO app_usage \
-                     (connection_id, app_id, user_id, last_sso_at, sso_count_30d, sso_count_90d) \
-                     SELECT e.connection_id, e.app_id, e.user_id, MAX(e.published), \
-                     CAST(SUM(CASE WHEN e.published >= ",
+                     (connection_id, app_id, user_id, last_sso_at, sso_count_30d, sso_count_90d) ",
                 );
-                qb.push_bind(t30)
-                    .push(" THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN e.published >= ")
-                    .push_bind(t90)
-                    .push(" THEN 1 ELSE 0 END) AS BIGINT) FROM ");
-                push_pairs(&mut qb, pairs);
-                qb.push(" AS p CROSS JOIN sso_events AS e")
-                    .push(indexed)
-                    .push(" WHERE e.connection_id = ")
-                    .push(conn)
-                    .push(
-                        " AND e.app_id = p.column1 AND e.user_id = p.column2 AND e.success \
-                         GROUP BY e.connection_id, e.app_id, e.user_id \
-                         ON CONFLICT (connection_id, app_id, user_id) DO UPDATE SET \
-                         last_sso_at = excluded.last_sso_at, \
-                         sso_count_30d = excluded.sso_count_30d, \
-                         sso_count_90d = excluded.sso_count_90d",
-                    );
+                qb.push_values(rows, |mut b, (app, user, u)| {
+                    b.push(conn)
+                        .push_bind(app.as_str())
+                        .push_bind(user.as_str())
+                        .push_bind(u.last)
+                        .push_bind(u.n30)
+                        .push_bind(u.n90);
+                });
+                qb.push(format!(
+                    " ON CONFLICT (connection_id, app_id, user_id) DO UPDATE SET \
+                     last_sso_at = {greatest}(app_usage.last_sso_at, excluded.last_sso_at), \
+                     sso_count_30d = app_usage.sso_count_30d + excluded.sso_count_30d, \
+                     sso_count_90d = app_usage.sso_count_90d + excluded.sso_count_90d"
+                ));
                 qb.build().execute(&mut *tx).await.map_err(db_err)?;
             }
             tx.commit().await.map_err(db_err)?;
             Ok(inserted)
+        })
+    }
+
+    fn for_sync(&self) -> Self {
+        self.with_deferred_commits()
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.flush_deferred().await
+    }
+
+    async fn refresh_app_usage(&self, conn: ConnectionId) -> Result<(), StoreError> {
+        let (t30, t90) = self.usage_window_starts();
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
+            sqlx::query("DELETE FROM app_usage WHERE connection_id = $1")
+                .bind(conn)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            sqlx::query(
+                "INSERT INTO app_usage \
+                 (connection_id, app_id, user_id, last_sso_at, sso_count_30d, sso_count_90d) \
+                 SELECT connection_id, app_id, user_id, MAX(published), \
+                 CAST(SUM(CASE WHEN published >= $2 THEN 1 ELSE 0 END) AS BIGINT), \
+                 CAST(SUM(CASE WHEN published >= $3 THEN 1 ELSE 0 END) AS BIGINT) \
+                 FROM sso_events WHERE connection_id = $1 AND success \
+                 GROUP BY connection_id, app_id, user_id",
+            )
+            .bind(conn)
+            .bind(t30)
+            .bind(t90)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)
         })
     }
 
@@ -705,6 +718,7 @@ impl InventoryStore for Store {
         conn: ConnectionId,
         resource: &str,
     ) -> Result<Option<Value>, StoreError> {
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let row = sqlx::query(
                 "SELECT state FROM sync_checkpoints WHERE connection_id = $1 AND resource = $2",
@@ -789,9 +803,9 @@ impl InventoryStore for Store {
                 .bind(Json(&stats))
                 .execute(&mut *c)
                 .await
-                .map_err(db_err)?
-                .rows_affected()
-        });
+                .map_err(db_err)
+                .map(|r| r.rows_affected())
+        })?;
         found(done, || format!("sync run {run}"))
     }
 
@@ -818,8 +832,8 @@ impl InventoryStore for Store {
             .await
             .map_err(db_err)?
             .map(|r| r.text("kind"))
-            .transpose()?
-        });
+            .transpose()
+        })?;
         let Some(kind) = kind else {
             return Err(StoreError::NotFound(format!("sync run {run}")));
         };
@@ -839,6 +853,7 @@ impl InventoryStore for Store {
             "SELECT {RUN_COLUMNS} FROM sync_runs WHERE connection_id = $1 AND status = 'running' \
              ORDER BY id DESC LIMIT 1"
         );
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let row = sqlx::query(&sql)
                 .bind(conn)
@@ -860,6 +875,7 @@ impl InventoryStore for Store {
             "SELECT {RUN_COLUMNS} FROM sync_runs WHERE connection_id = $1 \
              AND status <> 'running' AND ($2 IS NULL OR kind = $2) ORDER BY id DESC LIMIT 1"
         );
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let row = sqlx::query(&sql)
                 .bind(conn)
@@ -875,6 +891,7 @@ impl InventoryStore for Store {
         &self,
         conn: ConnectionId,
     ) -> Result<MembershipStamps, StoreError> {
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let rows = sqlx::query(
                 "SELECT id, last_membership_updated FROM groups \
@@ -921,20 +938,37 @@ impl Store {
 }
 
 /// `(VALUES ($a, $u), …)`: a row-value list, understood by SQLite (3.15+) and PostgreSQL.
-fn push_pairs<'a, DB: sqlx::Database>(qb: &mut QueryBuilder<'a, DB>, pairs: &'a [(String, String)])
-where
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    qb.push("(VALUES ");
-    let mut sep = qb.separated(", ");
-    for (app, user) in pairs {
-        sep.push("(")
-            .push_bind_unseparated(app.as_str())
-            .push_unseparated(", ")
-            .push_bind_unseparated(user.as_str())
-            .push_unseparated(")");
+/// What new successful SSO events add to `app_usage`, per (app, user).
+#[derive(Default)]
+struct UsageDelta(HashMap<(String, String), Usage>);
+
+#[derive(Clone, Copy)]
+struct Usage {
+    /// Latest sign-in (ms).
+    last: i64,
+    n30: i64,
+    n90: i64,
+}
+
+impl UsageDelta {
+    /// Adds one event published at `at` (ms), given the window starts `(t30, t90)`.
+    fn add(&mut self, app: String, user: String, at: i64, (t30, t90): (i64, i64)) {
+        let u = self.0.entry((app, user)).or_insert(Usage {
+            last: at,
+            n30: 0,
+            n90: 0,
+        });
+        u.last = u.last.max(at);
+        u.n30 += i64::from(at >= t30);
+        u.n90 += i64::from(at >= t90);
     }
-    qb.push(")");
+
+    /// The rows, sorted by key (the index order of `app_usage`).
+    fn into_rows(self) -> Vec<(String, String, Usage)> {
+        let mut rows: Vec<_> = self.0.into_iter().map(|((a, u), v)| (a, u, v)).collect();
+        rows.sort_unstable_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
+        rows
+    }
 }
 
 fn found(rows: u64, what: impl FnOnce() -> String) -> Result<(), StoreError> {

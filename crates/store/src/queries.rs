@@ -301,6 +301,7 @@ impl Store {
         &self,
         conn: ConnectionId,
     ) -> Result<InventorySnapshot, StoreError> {
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             // One read transaction: a consistent view even while a sync writes.
             let mut tx = p.begin_read().await?;
@@ -425,6 +426,7 @@ impl Store {
             "app_usage",
             "sync_runs",
         ];
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let mut tx = p.begin_read().await?;
             let mut grouped = Vec::with_capacity(GROUPED.len());
@@ -481,6 +483,7 @@ impl Store {
             && query.status.is_none()
             && query.department.is_none()
             && range.is_none();
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let filter = |qb: &mut QueryBuilder<'_, _>| {
                 qb.push(" WHERE connection_id = ").push_bind(conn);
@@ -581,6 +584,7 @@ impl Store {
         conn: ConnectionId,
         user_id: &str,
     ) -> Result<Option<UserDetail>, StoreError> {
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let mut tx = p.begin_read().await?;
             let Some(row) = sqlx::query("SELECT * FROM users WHERE connection_id = $1 AND id = $2")
@@ -725,6 +729,7 @@ impl steward_inventory::AssignmentReads for Store {
         let mut ids: Vec<&str> = user_ids.iter().map(String::as_str).collect();
         ids.sort_unstable();
         ids.dedup();
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let mut tx = p.begin_read().await?;
             let app_live = sqlx::query(
@@ -823,6 +828,7 @@ impl steward_inventory::AssignmentReads for Store {
         ids.sort_unstable();
         ids.dedup();
         let mut out = Vec::new();
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let mut tx = p.begin_read().await?;
             for chunk in ids.chunks(FACT_USERS_PER_QUERY) {
@@ -855,6 +861,7 @@ impl steward_inventory::AssignmentReads for Store {
         conn: ConnectionId,
         group_id: &str,
     ) -> Result<Vec<String>, StoreError> {
+        self.flush_deferred().await?;
         on_pool!(self, p => {
             let rows = sqlx::query(
                 "SELECT m.user_id AS user_id FROM memberships m \

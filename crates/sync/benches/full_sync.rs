@@ -13,7 +13,8 @@
 //! (60: rate-limit windows of 1 s), `STEWARD_BENCH_CHURN_PERCENT` (1),
 //! `STEWARD_BENCH_SIM` (the okta-sim binary; default `target/release/okta-sim`, built with
 //! `cargo build --release -p okta-sim` when missing), `STEWARD_TEST_POSTGRES_URL` (adds the
-//! PostgreSQL row), `STEWARD_BENCH_SKIP_UNLIMITED=1` (skips the rate-limits-off part).
+//! PostgreSQL row), `STEWARD_BENCH_SKIP_UNLIMITED=1` (skips the rate-limits-off part),
+//! `STEWARD_BENCH_ONLY_UNLIMITED=1` (runs only that part).
 //!
 //! The simulator runs as a separate process so that the peak memory (`VmHWM`, reset through
 //! `/proc/self/clear_refs` before each sync) is the sync's own.
@@ -195,6 +196,54 @@ fn peak_rss_mib() -> Option<f64> {
 /// Resets VmHWM to the current RSS (Linux ≥ 4.0); false when not possible.
 fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Full syncs with the simulator's rate limits off: (database, rows, wall, requests).
+async fn unlimited(s: &Settings, dir: &Path, sim: &SimProcess) -> Res<Vec<Speed>> {
+    let mut speed: Vec<Speed> = Vec::new();
+    control(
+        sim,
+        reqwest::Method::PUT,
+        "rate-limits",
+        Some(json!({"preset": "off"})),
+    )
+    .await?;
+    eprintln!("full sync into SQLite, rate limits off…");
+    let store = sqlite_store(dir, "unlimited").await?;
+    let (r, wall) = sync(client(sim, s.compression)?, store.clone(), s.log_days, true).await?;
+    let rows = inventory_rows(&store.counts(CONN).await?);
+    speed.push(("SQLite".into(), rows, wall, r.stats.requests));
+    store.close().await;
+    if let Ok(base) = std::env::var("STEWARD_TEST_POSTGRES_URL") {
+        eprintln!("full sync into PostgreSQL, rate limits off…");
+        let (schema, url) = pg_schema(&base).await?;
+        let outcome = async {
+            let store = Store::connect(&url).await?;
+            let (r, wall) =
+                sync(client(sim, s.compression)?, store.clone(), s.log_days, true).await?;
+            let rows = inventory_rows(&store.counts(CONN).await?);
+            store.close().await;
+            Ok::<_, Box<dyn std::error::Error>>((rows, wall, r.stats.requests))
+        }
+        .await;
+        drop_pg_schema(&base, &schema).await?;
+        let (rows, wall, requests) = outcome?;
+        speed.push(("PostgreSQL".into(), rows, wall, requests));
+    }
+    Ok(speed)
+}
+
+type Speed = (String, i64, Duration, i64);
+
+fn print_speed(speed: &[Speed]) {
+    for (db, rows, wall, requests) in speed {
+        println!(
+            "{:<44} {rows} rows in {:.1} s = {:.0} rows/s ({requests} requests)",
+            format!("rate limits off, into {db}"),
+            wall.as_secs_f64(),
+            *rows as f64 / wall.as_secs_f64().max(f64::EPSILON)
+        );
+    }
 }
 
 async fn sync(
@@ -478,8 +527,18 @@ fn main() -> Res<()> {
     result
 }
 
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).ok().as_deref() == Some("1")
+}
+
 async fn run(s: &Settings, dir: &Path) -> Res<()> {
     let sim = start_sim(s, dir, "okta")?;
+    if env_flag("STEWARD_BENCH_ONLY_UNLIMITED") {
+        let speed = unlimited(s, dir, &sim).await?;
+        println!();
+        print_speed(&speed);
+        return Ok(());
+    }
     let summary = control(&sim, reqwest::Method::GET, "summary", None).await?;
     let limits_v = control(&sim, reqwest::Method::GET, "rate-limits", None).await?;
     let limits: RateLimitConfig = serde_json::from_value(limits_v["config"].clone())?;
@@ -534,53 +593,11 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
     store.close().await;
 
     // 3. Rate limits off: rows per second into each database.
-    let mut speed: Vec<(String, i64, Duration, i64)> = Vec::new();
-    if std::env::var("STEWARD_BENCH_SKIP_UNLIMITED")
-        .ok()
-        .as_deref()
-        != Some("1")
-    {
-        control(
-            &sim,
-            reqwest::Method::PUT,
-            "rate-limits",
-            Some(json!({"preset": "off"})),
-        )
-        .await?;
-        eprintln!("full sync into SQLite, rate limits off…");
-        let store = sqlite_store(dir, "unlimited").await?;
-        let (r, wall) = sync(
-            client(&sim, s.compression)?,
-            store.clone(),
-            s.log_days,
-            true,
-        )
-        .await?;
-        let rows = inventory_rows(&store.counts(CONN).await?);
-        speed.push(("SQLite".into(), rows, wall, r.stats.requests));
-        store.close().await;
-        if let Ok(base) = std::env::var("STEWARD_TEST_POSTGRES_URL") {
-            eprintln!("full sync into PostgreSQL, rate limits off…");
-            let (schema, url) = pg_schema(&base).await?;
-            let outcome = async {
-                let store = Store::connect(&url).await?;
-                let (r, wall) = sync(
-                    client(&sim, s.compression)?,
-                    store.clone(),
-                    s.log_days,
-                    true,
-                )
-                .await?;
-                let rows = inventory_rows(&store.counts(CONN).await?);
-                store.close().await;
-                Ok::<_, Box<dyn std::error::Error>>((rows, wall, r.stats.requests))
-            }
-            .await;
-            drop_pg_schema(&base, &schema).await?;
-            let (rows, wall, requests) = outcome?;
-            speed.push(("PostgreSQL".into(), rows, wall, requests));
-        }
-    }
+    let speed = if env_flag("STEWARD_BENCH_SKIP_UNLIMITED") {
+        Vec::new()
+    } else {
+        unlimited(s, dir, &sim).await?
+    };
 
     // Report.
     let fewest: u64 = bounds.iter().map(|b| b.fewest).sum();
@@ -667,15 +684,6 @@ async fn run(s: &Settings, dir: &Path) -> Res<()> {
     );
     row("full sync requests by kind", breakdown(&full_by_resource));
     row("incremental requests by kind", breakdown(&incr_by_resource));
-    for (db, rows, wall, requests) in &speed {
-        row(
-            &format!("rate limits off, into {db}"),
-            format!(
-                "{rows} rows in {:.1} s = {:.0} rows/s ({requests} requests)",
-                secs(*wall),
-                *rows as f64 / secs(*wall).max(f64::EPSILON)
-            ),
-        );
-    }
+    print_speed(&speed);
     Ok(())
 }

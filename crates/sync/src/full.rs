@@ -38,49 +38,63 @@ impl<S: InventoryStore> Syncer<S> {
             &[("limit", &ps.groups.to_string()), ("expand", "stats")],
         );
         let apps = url_with("/api/v1/apps", &[("limit", &ps.apps.to_string())]);
-        let (_, _, groups, apps) = try_join!(
-            self.listing(run, "users", users, crate::listing::Sink::Users),
-            self.listing(
-                run,
-                "users:deprovisioned",
-                deprovisioned,
-                crate::listing::Sink::Users
-            ),
-            self.listing(run, "groups", groups, crate::listing::Sink::Groups(None)),
-            self.listing(run, "apps", apps, crate::listing::Sink::Apps),
-        )?;
-        let at = self.clock.now();
-        for kind in ["users", "groups", "apps"] {
-            self.store
-                .finish_full_listing(self.conn, run.id, kind, at)
-                .await?;
-        }
-        self.save_progress(run).await?;
-
-        let members: Vec<Task> = groups
-            .iter()
-            .filter_map(|g| {
-                Some(Task::Members {
-                    id: g.get("id")?.as_str()?.to_owned(),
-                    count: g.get("n").and_then(Value::as_i64),
-                    builtin: g.get("t").and_then(Value::as_str) == Some("BUILT_IN"),
-                })
-            })
-            .collect();
-        let mut assignments = Vec::with_capacity(apps.len() * 2);
-        for a in apps.iter().filter_map(Value::as_str) {
-            assignments.push(Task::AppUsers(a.to_owned()));
-            assignments.push(Task::AppGroups(a.to_owned()));
-        }
+        // Users, the longest listing chain, run beside everything else: nothing later
+        // needs them. Group members and app assignments need the group and app lists.
         // Members, app assignments and usage count against different rate-limit buckets
-        // (`/api/v1/*`, `/api/v1/apps`, `/api/v1/logs`): run them side by side, so that the
-        // slowest bucket (usually the apps one, 100/min) is busy from the start instead of
-        // after every group's members. The governor still caps requests in flight.
-        try_join!(
-            self.run_tasks(run, members),
-            self.run_tasks(run, assignments),
-            self.sso_usage(run)
-        )?;
+        // (`/api/v1/*`, `/api/v1/apps`, `/api/v1/logs`): running them side by side keeps
+        // the slowest bucket (usually the apps one, 100/min) busy from the start. The
+        // governor still caps requests in flight.
+        let all_users = async {
+            try_join!(
+                self.listing(run, "users", users, crate::listing::Sink::Users),
+                self.listing(
+                    run,
+                    "users:deprovisioned",
+                    deprovisioned,
+                    crate::listing::Sink::Users
+                ),
+            )?;
+            let at = self.clock.now();
+            self.store
+                .finish_full_listing(self.conn, run.id, "users", at)
+                .await?;
+            Ok::<_, SyncError>(())
+        };
+        let relations = async {
+            let (groups, apps) = try_join!(
+                self.listing(run, "groups", groups, crate::listing::Sink::Groups(None)),
+                self.listing(run, "apps", apps, crate::listing::Sink::Apps),
+            )?;
+            let at = self.clock.now();
+            for kind in ["groups", "apps"] {
+                self.store
+                    .finish_full_listing(self.conn, run.id, kind, at)
+                    .await?;
+            }
+            self.save_progress(run).await?;
+            let members: Vec<Task> = groups
+                .iter()
+                .filter_map(|g| {
+                    Some(Task::Members {
+                        id: g.get("id")?.as_str()?.to_owned(),
+                        count: g.get("n").and_then(Value::as_i64),
+                        builtin: g.get("t").and_then(Value::as_str) == Some("BUILT_IN"),
+                    })
+                })
+                .collect();
+            drop(groups);
+            let mut assignments = Vec::with_capacity(apps.len() * 2);
+            for a in apps.iter().filter_map(Value::as_str) {
+                assignments.push(Task::AppUsers(a.to_owned()));
+                assignments.push(Task::AppGroups(a.to_owned()));
+            }
+            try_join!(
+                self.run_tasks(run, members),
+                self.run_tasks(run, assignments)
+            )?;
+            Ok::<_, SyncError>(())
+        };
+        try_join!(all_users, relations, self.sso_usage(run))?;
 
         // Incremental syncs continue from this run's start, so changes made while it ran
         // (after the objects concerned were read) are replayed; replays are idempotent.

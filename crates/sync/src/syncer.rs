@@ -24,8 +24,11 @@ const RUN_CHECKPOINTS: [&str; 7] = [
 ];
 /// The System Log polling URL the next incremental sync continues from: `{"next": url}`.
 pub const LOG_CURSOR: &str = "log_cursor";
-/// Start of the last successful run: `{"since": time, "run": id}`.
+/// Start of the last successful run: `{"since": time, "run": id, "usage_refreshed": time}`.
 pub const WATERMARK: &str = "sync_watermark";
+/// How often app usage is recomputed so that its 30 and 90-day counts age (full and
+/// reconcile runs always recompute it).
+const USAGE_REFRESH_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 /// What a finished run did.
 #[derive(Clone, Debug, PartialEq)]
@@ -73,7 +76,9 @@ impl<S: InventoryStore> Syncer<S> {
     ) -> Self {
         Syncer {
             client,
-            store,
+            // Writes through this handle may share transactions and commit later: the run
+            // flushes before it reports.
+            store: store.for_sync(),
             conn,
             config,
             clock,
@@ -124,7 +129,12 @@ impl<S: InventoryStore> Syncer<S> {
         let now = self.clock.now();
         match result {
             Ok(()) => {
-                let mark = json!({"since": run.started, "run": run.id});
+                let refreshed = self.refresh_usage_if_due(&run, now).await?;
+                let mark = json!({
+                    "since": run.started,
+                    "run": run.id,
+                    "usage_refreshed": refreshed,
+                });
                 self.store
                     .save_checkpoint(self.conn, WATERMARK, &mark)
                     .await?;
@@ -132,6 +142,8 @@ impl<S: InventoryStore> Syncer<S> {
                     .finish_run(run.id, "succeeded", &stats, None, now)
                     .await?;
                 self.clear_run_checkpoints().await?;
+                // Nothing counts as done before it is committed.
+                self.store.flush().await?;
                 Ok(SyncReport {
                     run: run.id,
                     kind: run.kind,
@@ -149,7 +161,7 @@ impl<S: InventoryStore> Syncer<S> {
                         .finish_run(run.id, "failed", &stats, Some(&msg), now)
                         .await
                 };
-                if let Err(store_err) = closed {
+                if let Err(store_err) = closed.and(self.store.flush().await) {
                     tracing::warn!(run = run.id, error = %store_err, "cannot record the failed run");
                 }
                 Err(e)
@@ -205,6 +217,29 @@ impl<S: InventoryStore> Syncer<S> {
     pub(crate) async fn watermark(&self) -> Result<Option<DateTime<Utc>>, SyncError> {
         let v = self.store.checkpoint(self.conn, WATERMARK).await?;
         Ok(v.and_then(|v| serde_json::from_value(v.get("since")?.clone()).ok()))
+    }
+
+    /// Recomputes app usage after a full or reconcile run, or when the last recomputation
+    /// is [`USAGE_REFRESH_EVERY`] old; returns when it was last recomputed.
+    async fn refresh_usage_if_due(
+        &self,
+        run: &RunCtx,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, SyncError> {
+        if run.kind == SyncKind::Incremental {
+            let last: Option<DateTime<Utc>> = self
+                .store
+                .checkpoint(self.conn, WATERMARK)
+                .await?
+                .and_then(|v| serde_json::from_value(v.get("usage_refreshed")?.clone()).ok());
+            if let Some(last) = last
+                && now - last < USAGE_REFRESH_EVERY
+            {
+                return Ok(last);
+            }
+        }
+        self.store.refresh_app_usage(self.conn).await?;
+        Ok(now)
     }
 
     /// The stored System Log polling URL.

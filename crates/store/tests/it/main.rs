@@ -14,3 +14,4 @@ mod schema;
 mod search;
 mod usage;
 mod web;
+mod writer;

@@ -233,6 +233,13 @@ impl InventoryStore for MemoryStore {
             Ok(c.sso.len() - before)
         })
     }
+    fn for_sync(&self) -> Self {
+        self.clone()
+    }
+    async fn refresh_app_usage(&self, _conn: ConnectionId) -> Result<(), StoreError> {
+        // Usage is derived from the events whenever it is read.
+        Ok(())
+    }
     async fn checkpoint(
         &self,
         conn: ConnectionId,
