@@ -350,8 +350,7 @@ async fn connect_sqlite(
             &options
                 .journal_mode(SqliteJournalMode::Wal)
                 .pragma("cache_size", WRITER_CACHE_SIZE)
-                .pragma("wal_autocheckpoint", WRITER_WAL_AUTOCHECKPOINT)
-                .pragma("temp_store", "memory"),
+                .pragma("wal_autocheckpoint", WRITER_WAL_AUTOCHECKPOINT),
         ))
         .await
     };

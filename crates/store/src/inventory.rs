@@ -838,6 +838,8 @@ impl InventoryStore for Store {
             return Err(StoreError::NotFound(format!("sync run {run}")));
         };
         if status == "succeeded" {
+            // ANALYZE writes through the pool: let it not wait behind a deferred batch.
+            self.flush_deferred().await?;
             // A run may have written many rows: refresh the planner's statistics (a full
             // or reconcile run rewrote the whole inventory). Not worth failing the run for.
             let full = kind != SyncKind::Incremental.as_str();

@@ -102,9 +102,6 @@ pub(crate) fn saved_state(state: Option<Value>, run: SyncRunId) -> Option<Saved>
     })
 }
 
-/// Bodies up to this size are parsed inline (handing them to another thread costs more).
-const PARSE_INLINE_MAX: usize = 64 * 1024;
-
 /// A JSON array of `T`.
 fn parse_items<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<Vec<T>, SyncError> {
     serde_json::from_slice(body).map_err(|e| SyncError::InvalidData(format!("{what} page: {e}")))
@@ -128,7 +125,7 @@ impl<S: InventoryStore> Syncer<S> {
     }
 
     /// One page of `T`s at `url` (same origin only), with its `next` link.
-    pub(crate) async fn get_items<T: DeserializeOwned + Send + 'static>(
+    pub(crate) async fn get_items<T: DeserializeOwned>(
         &self,
         what: &str,
         url: &str,
@@ -142,25 +139,15 @@ impl<S: InventoryStore> Syncer<S> {
     }
 
     /// One page of `T`s at `url` (same origin only) and its `next` link.
-    pub(crate) async fn get_list<T: DeserializeOwned + Send + 'static>(
+    pub(crate) async fn get_list<T: DeserializeOwned>(
         &self,
         what: &str,
         url: &str,
     ) -> Result<(Vec<T>, Option<String>), SyncError> {
         let resp = self.client.request(Method::GET, url, None).await?;
         let next = okta_client::pagination::next_link(&resp.headers);
-        let body = resp.body;
-        let items = if body.len() < PARSE_INLINE_MAX {
-            parse_items(what, &body)?
-        } else {
-            // A big page (a member page is about 1 MB) is parsed on the blocking pool, not
-            // on the task that drives the concurrent listings and their database writes:
-            // the writer would sit idle while that one thread parses.
-            let page_of = what.to_owned();
-            tokio::task::spawn_blocking(move || parse_items(&page_of, &body))
-                .await
-                .map_err(|e| SyncError::InvalidData(format!("parsing a {what} page: {e}")))??
-        };
+        let items = parse_items(what, &resp.body)?;
+        drop(resp);
         if let Some(n) = &next {
             // Refuse a next link to another host before anyone follows it.
             self.client.resolve(n)?;
