@@ -128,6 +128,19 @@ async fn sqlite_store_equals_okta() {
     equality_on("sqlite::memory:", 10_000).await;
 }
 
+/// On a database file the sync writes through the writer's deferred commits (in memory,
+/// each write commits at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_store_equals_okta() {
+    let dir = std::env::temp_dir().join(format!(
+        "steward-sync-file-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    equality_on(&steward_store::default_sqlite_url(&dir), 3_000).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_store_equals_okta() {
     let Some(base) = std::env::var(POSTGRES_ENV).ok().filter(|v| !v.is_empty()) else {
