@@ -166,8 +166,8 @@ impl Store {
     /// Commits the writes this handle deferred (a no-op on other handles).
     pub(crate) async fn flush_deferred(&self) -> Result<(), StoreError> {
         match &self.writer {
-            Some(w) if w.is_deferring() => w.flush().await,
-            _ => Ok(()),
+            Some(w) => w.flush().await,
+            None => Ok(()),
         }
     }
 

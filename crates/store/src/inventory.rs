@@ -602,8 +602,8 @@ impl InventoryStore for Store {
             return Ok(0);
         }
         let (t30, t90) = self.usage_window_starts();
-        let event_chunk = self.chunk_rows(5);
-        let usage_chunk = self.chunk_rows(5);
+        // Both statements bind five values a row.
+        let chunk = self.chunk_rows(5);
         // `MAX` of two values: a scalar function on SQLite, `GREATEST` on PostgreSQL.
         let greatest = match self.backend() {
             Backend::Sqlite => "MAX",
@@ -616,7 +616,7 @@ impl InventoryStore for Store {
             let mut tx = c.begin_write_tx().await?;
             let mut usage = UsageDelta::default();
             let mut inserted = 0;
-            for rows in statement_chunks(&events, event_chunk) {
+            for rows in statement_chunks(&events, chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO sso_events \
                      (connection_id, uuid, user_id, app_id, published, success) ",
@@ -651,7 +651,7 @@ impl InventoryStore for Store {
             // them made a long log backfill quadratic). Windows age as time passes:
             // `refresh_app_usage` recomputes them (after each full sync, and daily).
             let usage = usage.into_rows();
-            for rows in statement_chunks(&usage, usage_chunk) {
+            for rows in statement_chunks(&usage, chunk) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO app_usage \
                      (connection_id, app_id, user_id, last_sso_at, sso_count_30d, sso_count_90d) ",

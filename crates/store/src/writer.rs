@@ -152,11 +152,6 @@ impl SqliteWriter {
         }
     }
 
-    /// Whether this handle defers commits.
-    pub(crate) fn is_deferring(&self) -> bool {
-        self.deferring.is_some()
-    }
-
     /// Commits what this handle wrote and has not seen committed; fails if a commit with
     /// its deferred writes failed since it last looked.
     pub(crate) async fn flush(&self) -> Result<(), StoreError> {
@@ -225,7 +220,7 @@ impl SqliteWriter {
                         deferred: false,
                     });
                 }
-                Ok(WriteConn::Batched(b, guard, self.is_deferring()))
+                Ok(WriteConn::Batched(b, guard, self.deferring.is_some()))
             }
         }
     }

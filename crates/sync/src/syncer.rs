@@ -215,8 +215,13 @@ impl<S: InventoryStore> Syncer<S> {
 
     /// Start of the last successful run.
     pub(crate) async fn watermark(&self) -> Result<Option<DateTime<Utc>>, SyncError> {
+        self.watermark_time("since").await
+    }
+
+    /// A time stored under `field` of the watermark.
+    async fn watermark_time(&self, field: &str) -> Result<Option<DateTime<Utc>>, SyncError> {
         let v = self.store.checkpoint(self.conn, WATERMARK).await?;
-        Ok(v.and_then(|v| serde_json::from_value(v.get("since")?.clone()).ok()))
+        Ok(v.and_then(|v| serde_json::from_value(v.get(field)?.clone()).ok()))
     }
 
     /// Recomputes app usage after a full or reconcile run, or when the last recomputation
@@ -226,17 +231,11 @@ impl<S: InventoryStore> Syncer<S> {
         run: &RunCtx,
         now: DateTime<Utc>,
     ) -> Result<DateTime<Utc>, SyncError> {
-        if run.kind == SyncKind::Incremental {
-            let last: Option<DateTime<Utc>> = self
-                .store
-                .checkpoint(self.conn, WATERMARK)
-                .await?
-                .and_then(|v| serde_json::from_value(v.get("usage_refreshed")?.clone()).ok());
-            if let Some(last) = last
-                && now - last < USAGE_REFRESH_EVERY
-            {
-                return Ok(last);
-            }
+        if run.kind == SyncKind::Incremental
+            && let Some(last) = self.watermark_time("usage_refreshed").await?
+            && now - last < USAGE_REFRESH_EVERY
+        {
+            return Ok(last);
         }
         self.store.refresh_app_usage(self.conn).await?;
         Ok(now)
