@@ -20,8 +20,28 @@ async fn sim() -> RunningSim {
     RunningSim::start(config).await.expect("okta-sim")
 }
 
-/// Runs `steward args…` with `data_dir` as STEWARD_DATA_DIR and no other Steward settings
-/// from the environment (so the database is the default SQLite file).
+/// `steward args…` with `data_dir` as STEWARD_DATA_DIR and no other Steward settings from
+/// the environment (so the database is the default SQLite file).
+fn steward_command(data_dir: &Path, args: &[String]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
+    cmd.args(args).env("STEWARD_DATA_DIR", data_dir);
+    for var in [
+        "STEWARD_DATABASE_URL",
+        "STEWARD_MASTER_KEY",
+        "STEWARD_MASTER_KEY_FILE",
+        "STEWARD_OKTA_DOMAIN",
+        "STEWARD_OKTA_CLIENT_ID",
+        "STEWARD_OKTA_PRIVATE_KEY_FILE",
+        "STEWARD_OKTA_KEY_ID",
+        "STEWARD_OKTA_DPOP",
+        "STEWARD_OKTA_CA_CERT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs [`steward_command`] to its end.
 async fn steward_in(data_dir: &Path, args: &[&str], extra: &[String]) -> Output {
     let args: Vec<String> = args
         .iter()
@@ -29,26 +49,9 @@ async fn steward_in(data_dir: &Path, args: &[&str], extra: &[String]) -> Output 
         .chain(extra.iter().cloned())
         .collect();
     let dir = data_dir.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
-        cmd.args(&args).env("STEWARD_DATA_DIR", &dir);
-        for var in [
-            "STEWARD_DATABASE_URL",
-            "STEWARD_MASTER_KEY",
-            "STEWARD_MASTER_KEY_FILE",
-            "STEWARD_OKTA_DOMAIN",
-            "STEWARD_OKTA_CLIENT_ID",
-            "STEWARD_OKTA_PRIVATE_KEY_FILE",
-            "STEWARD_OKTA_KEY_ID",
-            "STEWARD_OKTA_DPOP",
-            "STEWARD_OKTA_CA_CERT",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.output().expect("run steward")
-    })
-    .await
-    .expect("join")
+    tokio::task::spawn_blocking(move || steward_command(&dir, &args).output().expect("run steward"))
+        .await
+        .expect("join")
 }
 
 /// The connection flags with the simulator's key as a PEM file.
@@ -368,4 +371,81 @@ async fn connect_refuses_a_failing_connection_unless_forced() {
     let status = status_json(&data).await;
     assert_eq!(status["connections"][0]["status"], "failing");
     assert_counts_match(&status["connections"][0], &sim_get(&sim, "summary").await);
+}
+
+/// `kill -9` in the middle of a full sync (the sync's writes commit in batches, so the last
+/// ones are lost with the process), then a rerun: it resumes the run and ends equal to the
+/// simulator, with no duplicated rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_killed_with_sigkill_resumes_and_ends_equal() {
+    let config = SimConfig {
+        users: 1_500,
+        groups: 50,
+        apps: 12,
+        log_days: 3,
+        ..SimConfig::small()
+    };
+    let sim = RunningSim::start(config).await.expect("okta-sim");
+    let dir = temp_dir();
+    let data = dir.join("data");
+    let flags = pem_flags(&sim, &dir);
+    ok(&steward_in(&data, &["connect", "--name", "prod"], &flags).await);
+
+    // Slow pages, so that the kill lands mid-sync whatever the machine's speed.
+    let fault = sim_send(
+        &sim,
+        reqwest::Method::POST,
+        "faults",
+        json!({"path": "/api/v1/", "kind": "latency", "ms": 20}),
+    )
+    .await;
+    assert!(
+        fault["id"].is_string() || fault["id"].is_number(),
+        "{fault}"
+    );
+    let before = sim.state.requests.total();
+    let mut child = steward_command(&data, &["sync".into(), "--full".into()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn steward sync");
+    // A full sync of this org takes well over 100 requests.
+    while sim.state.requests.total() < before + 60 {
+        assert!(
+            child.try_wait().expect("child status").is_none(),
+            "the sync ended before it could be killed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let pid = child.id();
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("wait");
+    assert!(!status.success(), "killed: {status:?}");
+
+    let status = status_json(&data).await;
+    let partial = &status["connections"][0];
+    let truth = sim_get(&sim, "summary").await;
+    assert_ne!(
+        partial["counts"]["memberships"], truth["memberships"],
+        "the first sync got to the end: {partial}"
+    );
+    // The dead process's sync lease would expire after its TTL (2 minutes); end it now
+    // instead of waiting.
+    let conn_id = partial["id"].as_i64().expect("connection id");
+    let store = steward_store::Store::connect(&steward_store::default_sqlite_url(&data))
+        .await
+        .expect("open the database");
+    store
+        .release_sync_lease(conn_id, &format!("steward-cli/{pid}"))
+        .await
+        .expect("release the lease");
+    store.close().await;
+
+    sim_send(&sim, reqwest::Method::DELETE, "faults", json!({})).await;
+    let out = steward_in(&data, &["sync", "--full"], &[]).await;
+    ok(&out);
+    let status = status_json(&data).await;
+    let conn = &status["connections"][0];
+    assert_counts_match(conn, &truth);
+    assert_eq!(conn["last_sync"]["status"], "succeeded", "{conn}");
 }
