@@ -5,7 +5,9 @@
 //! key sealed under the master key. `steward sync` builds its client from what is saved.
 //!
 //! A connection the doctor fails (or warns about) is not saved unless `--force`; it is then
-//! saved with status `failing` (`ok` otherwise). The name must be new in the workspace.
+//! saved with status `failing` (`ok` otherwise). The name must be new in the workspace and
+//! follow the web's rule (1-64 of `a-z 0-9 - _`, stored lowercase); the key is stored as a
+//! private JWK with its kid, whatever was given (JWK, JWKS or PEM).
 //!
 //! Exit status: 0 when the connection was saved (with `--force`, even if a check failed), 1
 //! when it was not, 2 for a usage error.
@@ -30,140 +32,113 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use steward_doctor::Report;
-use steward_store::{ConnectionTransport, NewConnection};
+use steward_app::connections::ConnectionRequest;
+use steward_app::{Connection, Settings};
+use steward_doctor::{Check, Report};
 
 use crate::args::ConnectArgs;
 use crate::{connection, doctor, local};
 
-/// Runs `steward connect`.
+/// Runs `steward connect`: the same path as the web's setup wizard
+/// ([`steward_app::App::create_connection`]), so the same names, domains and keys are
+/// accepted or refused, with the same audit event.
 pub async fn run(args: &ConnectArgs) -> anyhow::Result<ExitCode> {
-    let name = args.name.trim();
-    anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+    let input = connection::input(&args.connection);
     // Everything that can fail locally is checked before the doctor talks to Okta.
-    let store = local::store().await?;
-    let master = local::master_key()?;
-    let workspace = local::ensure_workspace(&store).await?;
-    if store
-        .find_connection_by_name(workspace.id, name)
-        .await
-        .context("while reading the saved connections")?
-        .is_some()
-    {
-        anyhow::bail!(
-            "a connection named {name:?} already exists in workspace {:?}: choose another --name",
-            workspace.name
+    let private_key = match &input.private_key {
+        Ok(k) => k.clone(),
+        Err(f) => anyhow::bail!("cannot read the private key file {}: {}", f.path, f.reason),
+    };
+    let ca_cert_pem = match &input.ca_cert_pem {
+        None => None,
+        Some(Ok(bytes)) => Some(
+            String::from_utf8(bytes.clone())
+                .context("the CA certificate is not PEM text (--ca-cert)")?,
+        ),
+        Some(Err(f)) => anyhow::bail!("cannot read the CA certificate {}: {}", f.path, f.reason),
+    };
+    let app = local::app(Settings {
+        allow_insecure_loopback: input.allow_insecure_loopback,
+        // The terminal shows each check as it ends; give a slow org the time it needs.
+        doctor_timeout: std::time::Duration::from_secs(600),
+        ..Settings::default()
+    })
+    .await?;
+    let request = ConnectionRequest {
+        name: args.name.clone(),
+        domain: input.domain.clone(),
+        client_id: input.client_id.clone(),
+        private_key,
+        key_id: input.key_id.clone(),
+        dpop: input.dpop,
+        ca_cert_pem,
+        allow_insecure_loopback: input.allow_insecure_loopback,
+        force: args.force,
+    };
+    if !args.json {
+        println!(
+            "Testing the Okta connection: domain {}, client {}, DPoP {}\n",
+            input.domain.trim(),
+            input.client_id.trim(),
+            input.dpop
         );
     }
-
-    let input = connection::input(&args.connection);
-    let report = run_doctor(&input, args.json).await;
-    if !report.ok && !args.force {
+    let json_out = args.json;
+    let show = move |c: &Check| {
+        if !json_out {
+            print!("{}", doctor::render(c));
+            let _ = std::io::stdout().flush();
+        }
+    };
+    let outcome = app
+        .create_connection(&local::cli_actor(), request, show)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.chain()))
+        .context("the connection was not saved")?;
+    app.store().close().await;
+    if !args.json {
+        println!("\n{}", doctor::summary(&outcome.report));
+    }
+    let Some(saved) = outcome.connection else {
         if args.json {
-            print_json(&report, Value::Null)?;
+            print_json(&outcome.report, Value::Null)?;
         }
         eprintln!(
             "Not saved: fix the failure above and run `steward connect` again, or pass --force \
              to save the connection anyway."
         );
         return Ok(ExitCode::from(1));
-    }
-
-    let private_key = match &input.private_key {
-        Ok(k) => k.clone(),
-        Err(f) => anyhow::bail!(
-            "cannot save the connection: cannot read the private key file {}: {}",
-            f.path,
-            f.reason
-        ),
     };
-    let ca_cert_pem = match &input.ca_cert_pem {
-        None => None,
-        Some(Ok(bytes)) => Some(
-            String::from_utf8(bytes.clone())
-                .context("cannot save the connection: the CA certificate is not PEM text")?,
-        ),
-        Some(Err(f)) => anyhow::bail!(
-            "cannot save the connection: cannot read the CA certificate {}: {}",
-            f.path,
-            f.reason
-        ),
-    };
-    let new = NewConnection {
-        name: name.to_owned(),
-        domain: input.domain.trim().to_owned(),
-        client_id: input.client_id.trim().to_owned(),
-        key_id: input.key_id.clone(),
-        dpop_mode: input.dpop.as_str().to_owned(),
-        private_key_pem: private_key,
-    };
-    let saved = store
-        .create_connection(workspace.id, &new, &master)
-        .await
-        .context("while saving the connection")?;
-    let transport = ConnectionTransport {
-        ca_cert_pem,
-        allow_insecure_loopback: input.allow_insecure_loopback,
-    };
-    store
-        .set_connection_transport(saved.id, &transport)
-        .await
-        .context("while saving the connection's transport settings")?;
-    let status = if report.ok { "ok" } else { "failing" };
-    store
-        .update_connection_status(saved.id, status)
-        .await
-        .context("while saving the connection's status")?;
-    store.close().await;
-
     if args.json {
-        print_json(
-            &report,
-            json!({
-                "id": saved.id,
-                "name": saved.name,
-                "workspace": workspace.name,
-                "domain": saved.domain,
-                "client_id": saved.client_id,
-                "key_id": saved.key_id,
-                "dpop_mode": saved.dpop_mode,
-                "status": status,
-                "key_thumbprint": saved.key_thumbprint,
-                "ca_cert": transport.ca_cert_pem.is_some(),
-                "allow_insecure_loopback": transport.allow_insecure_loopback,
-            }),
-        )?;
+        print_json(&outcome.report, connection_json(&saved))?;
     } else {
         println!(
-            "\nSaved connection {:?} (workspace {:?}, status {status}; key thumbprint {}), its \
+            "\nSaved connection {:?} (workspace {:?}, status {}; key thumbprint {}), its \
              private key encrypted under the master key.\nNext: steward sync --connection {}",
             saved.name,
-            workspace.name,
-            saved.key_thumbprint.as_deref().unwrap_or("-"),
+            local::WORKSPACE,
+            saved.status,
+            saved.key_thumbprint,
             saved.name
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The doctor, its checklist streamed as `steward doctor` prints it (silent with `--json`).
-async fn run_doctor(input: &steward_doctor::ConnectionInput, json: bool) -> Report {
-    if json {
-        return steward_doctor::run(input).await;
-    }
-    println!(
-        "Testing the Okta connection: domain {}, client {}, DPoP {}\n",
-        input.domain.trim(),
-        input.client_id.trim(),
-        input.dpop
-    );
-    let report = steward_doctor::run_with_progress(input, |c| {
-        print!("{}", doctor::render(c));
-        let _ = std::io::stdout().flush();
+fn connection_json(c: &Connection) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "workspace": local::WORKSPACE,
+        "domain": c.domain,
+        "client_id": c.client_id,
+        "key_id": c.key_id,
+        "dpop_mode": c.dpop.as_str(),
+        "status": c.status,
+        "key_thumbprint": c.key_thumbprint,
+        "ca_cert": c.ca_cert,
+        "allow_insecure_loopback": c.allow_insecure_loopback,
     })
-    .await;
-    println!("\n{}", doctor::summary(&report));
-    report
 }
 
 fn print_json(report: &Report, connection: Value) -> anyhow::Result<()> {

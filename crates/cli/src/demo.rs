@@ -12,12 +12,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use okta_client::{DpopMode, PrivateKeyInput};
+use okta_client::DpopMode;
 use okta_sim::{RunningSim, SimConfig};
+use steward_app::Actor;
+use steward_app::connections::ConnectionRequest;
+use steward_app::syncs::Started;
 use steward_inventory::SyncKind;
 use steward_store::{MasterKey, Store};
 use steward_web::WebConfig;
-use steward_web::sync::Started;
+use zeroize::Zeroizing;
 
 use crate::args::DemoArgs;
 use crate::serve;
@@ -88,20 +91,23 @@ pub async fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
 
     println!("Connecting (the doctor checks every setup step)…");
     let creds = &sim.credentials;
-    let key = PrivateKeyInput::parse(&creds.private_key_jwk.to_string(), None)
-        .map_err(|e| anyhow::anyhow!("okta-sim's key: {e}"))?;
-    let outcome = steward_web::connections::create_by(
-        &state,
-        "demo",
-        CONNECTION,
-        &creds.domain,
-        &creds.client_id,
-        &key,
-        DpopMode::Auto,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))
-    .context("while saving the connection")?;
+    let request = ConnectionRequest {
+        name: CONNECTION.to_owned(),
+        domain: creds.domain.clone(),
+        client_id: creds.client_id.clone(),
+        private_key: Zeroizing::new(creds.private_key_jwk.to_string()),
+        key_id: None,
+        dpop: DpopMode::Auto,
+        ca_cert_pem: None,
+        allow_insecure_loopback: true,
+        force: false,
+    };
+    let outcome = state
+        .app
+        .create_connection(&Actor::system("demo"), request, |_| {})
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.chain()))
+        .context("while saving the connection")?;
     if outcome.connection.is_none() {
         for c in outcome
             .report
@@ -133,23 +139,23 @@ pub async fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
 /// Runs the first full sync through the web's sync path, printing progress every second.
 async fn first_sync(state: &steward_web::AppState) -> anyhow::Result<()> {
     println!("First full sync…");
-    let started = steward_web::sync::start(state, CONNECTION, SyncKind::Full, "demo")
+    let app = &state.app;
+    let started = app
+        .start_sync(&Actor::system("demo"), CONNECTION, SyncKind::Full)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
+        .map_err(|e| anyhow::anyhow!("{}", e.chain()))
         .context("while starting the first sync")?;
     if started != Started::Started {
         bail!("a sync of {CONNECTION} is already running");
     }
-    let inv = state.inventory.as_ref().context("no inventory")?;
-    let id = inv
-        .repos
-        .connection_id(CONNECTION)
+    let id = app
+        .connection(CONNECTION)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .context("the connection is gone")?;
+        .map_err(|e| anyhow::anyhow!("{}", e.chain()))?
+        .id;
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let Some(live) = inv.syncs.status(id) else {
+        let Some(live) = app.syncs().status(id) else {
             continue;
         };
         let items: Vec<String> = live.items.iter().map(|(k, v)| format!("{k} {v}")).collect();

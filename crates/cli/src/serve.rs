@@ -30,7 +30,9 @@ pub async fn state_on(
 
 /// Prints the first-run admin's password, if this run created it.
 pub async fn print_bootstrap(state: &AppState) -> anyhow::Result<Option<(String, String)>> {
-    let created = steward_web::bootstrap_admin(&state.repos)
+    let created = state
+        .app
+        .bootstrap_admin()
         .await
         .context("while creating the first admin account")?;
     Ok(created.map(|b| (b.username, b.password.expose().to_owned())))
@@ -49,7 +51,7 @@ pub async fn serve_until_ctrl_c(
         .local_addr()
         .context("while reading the bound address")?;
     on_bound(addr);
-    let scheduler = steward_web::sync::scheduler::spawn(state.clone());
+    let scheduler = state.app.spawn_scheduler();
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

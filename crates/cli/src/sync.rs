@@ -12,8 +12,9 @@
 //! lines, at most one per resource every two seconds. Then a summary per connection: kind,
 //! duration, requests, 429s, errors and items.
 //!
-//! Each sync holds the connection's sync lease (the one `steward serve`'s scheduler takes), so
-//! a connection is never synced by two processes at once; a busy connection is an error.
+//! Each sync runs through [`steward_app::App::run_sync`] and holds the connection's sync lock
+//! (the one `steward serve` takes), so a connection is never synced by two processes at
+//! once; a busy connection is an error.
 //!
 //! Exit status: 0 when every sync succeeded, 1 otherwise.
 
@@ -23,71 +24,39 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use chrono::{TimeDelta, Utc};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use okta_client::{DpopMode, OktaClient};
-use steward_doctor::ConnectionInput;
-use steward_store::{Connection, MasterKey, Store};
-use steward_sync::{Progress, ProgressFn, SyncConfig, SyncReport, Syncer, SystemClock};
+use steward_app::{App, Connection, Error, Settings};
+use steward_inventory::SyncKind;
+use steward_sync::{Progress, ProgressFn, SyncReport};
 
 use crate::args::SyncArgs;
 use crate::local;
 
-/// How long the sync lease lasts without renewal, and how often a running sync renews it.
-const LEASE_TTL: TimeDelta = TimeDelta::minutes(2);
-const LEASE_RENEW: Duration = Duration::from_secs(30);
-
-/// What a sync reads; `okta.groups.manage` is not needed (and a connection saved with
-/// `--force` may lack it).
-const SYNC_SCOPES: [&str; 4] = [
-    "okta.users.read",
-    "okta.groups.read",
-    "okta.apps.read",
-    "okta.logs.read",
-];
-
 /// Runs `steward sync`.
 pub async fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
-    let store = local::store().await?;
-    let Some(workspace) = local::workspace(&store).await? else {
-        anyhow::bail!("no saved connection: run `steward connect --name NAME …` first");
-    };
+    let app = local::app(Settings::default()).await?;
     let connections = match &args.connection {
-        Some(name) => {
-            let c = store
-                .find_connection_by_name(workspace.id, name)
-                .await
-                .context("while reading the saved connections")?;
-            match c {
-                Some(c) => vec![c],
-                None => anyhow::bail!(
-                    "no connection named {name:?} in workspace {:?} (`steward status` lists them)",
-                    workspace.name
-                ),
-            }
-        }
-        None => store
-            .list_connections(workspace.id)
-            .await
-            .context("while reading the saved connections")?,
+        Some(name) => match app.find_connection(name).await.map_err(chain)? {
+            Some(c) => vec![c],
+            None => anyhow::bail!(
+                "no connection named {name:?} in workspace {:?} (`steward status` lists them)",
+                local::WORKSPACE
+            ),
+        },
+        None => app.list_connections().await.map_err(chain)?,
     };
     anyhow::ensure!(
         !connections.is_empty(),
         "no saved connection: run `steward connect --name NAME …` first"
     );
-    let master = local::master_key()?;
     let mut failed = 0;
     for conn in &connections {
-        match sync_one(&store, &master, conn, args.full).await {
-            Ok(()) => {}
-            Err(e) => {
-                failed += 1;
-                eprintln!("error: sync of {:?} failed: {e:#}", conn.name);
-            }
+        if let Err(e) = sync_one(&app, conn, args.full).await {
+            failed += 1;
+            eprintln!("error: sync of {:?} failed: {e:#}", conn.name);
         }
     }
-    store.close().await;
+    app.store().close().await;
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -95,124 +64,39 @@ pub async fn run(args: &SyncArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn sync_one(
-    store: &Store,
-    master: &MasterKey,
-    conn: &Connection,
-    full: bool,
-) -> anyhow::Result<()> {
-    // The lease `steward serve` takes too: one sync per connection at a time, across
-    // processes sharing the database.
-    let holder = format!("steward-cli/{}", std::process::id());
-    let leased = store
-        .try_acquire_sync_lease(conn.id, &holder, Utc::now(), LEASE_TTL)
-        .await
-        .context("while taking the sync lease")?;
-    if !leased {
-        anyhow::bail!(
-            "another sync of this connection is running (`steward serve`'s scheduler or another \
-             `steward sync`); try again when it is done"
-        );
-    }
-    let renew = tokio::spawn({
-        let (store, holder, id) = (store.clone(), holder.clone(), conn.id);
-        async move {
-            let mut tick = tokio::time::interval(LEASE_RENEW);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                if let Err(e) = store
-                    .renew_sync_lease(id, &holder, Utc::now(), LEASE_TTL)
-                    .await
-                {
-                    eprintln!("warning: cannot renew the sync lease: {e}");
-                }
-            }
-        }
-    });
-    let result = sync_leased(store, master, conn, full).await;
-    renew.abort();
-    if let Err(e) = store.release_sync_lease(conn.id, &holder).await {
-        eprintln!(
-            "warning: cannot release the sync lease of {:?}: {e}",
-            conn.name
-        );
-    }
-    result
+fn chain(e: Error) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.chain())
 }
 
-async fn sync_leased(
-    store: &Store,
-    master: &MasterKey,
-    conn: &Connection,
-    full: bool,
-) -> anyhow::Result<()> {
-    let client = client_for(store, master, conn).await?;
-    let config = SyncConfig::for_client(&client);
+async fn sync_one(app: &App, conn: &Connection, full: bool) -> anyhow::Result<()> {
     let ui = Ui::new(&conn.name);
     let progress: ProgressFn = {
         let ui = Arc::clone(&ui);
         Arc::new(move |p: &Progress| ui.update(p))
     };
-    let syncer = Syncer::new(
-        client,
-        store.clone(),
-        conn.id,
-        config,
-        Arc::new(SystemClock),
-    )
-    .with_progress(progress);
     println!(
         "Syncing {:?} ({}, {})",
         conn.name,
         conn.domain,
         if full { "full" } else { "incremental" }
     );
-    let started = Instant::now();
-    let result = if full {
-        syncer.full().await
+    let kind = if full {
+        SyncKind::Full
     } else {
-        syncer.incremental().await
+        SyncKind::Incremental
     };
+    let started = Instant::now();
+    let result = app
+        .run_sync(&local::cli_actor(), conn, kind, Some(progress))
+        .await;
     ui.finish();
-    let report = result.with_context(|| format!("while syncing {}", conn.domain))?;
+    let report = result.map_err(|e| match e {
+        // The lock's refusal says all there is to say.
+        Error::Conflict(msg) => anyhow::anyhow!(msg),
+        other => chain(other),
+    })?;
     println!("{}", summary(conn, &report, started.elapsed()));
     Ok(())
-}
-
-/// The client for a saved connection, as the doctor would build it from the same settings.
-async fn client_for(
-    store: &Store,
-    master: &MasterKey,
-    conn: &Connection,
-) -> anyhow::Result<OktaClient> {
-    let key = store
-        .connection_private_key(conn.id, master)
-        .await
-        .context("while decrypting the connection's private key")?;
-    let transport = store
-        .connection_transport(conn.id)
-        .await
-        .context("while reading the connection's settings")?;
-    let mut input = ConnectionInput::new(&conn.domain, &conn.client_id, key);
-    input.key_id = conn.key_id.clone();
-    input.dpop = conn
-        .dpop_mode
-        .parse::<DpopMode>()
-        .map_err(|e| anyhow::anyhow!("saved DPoP mode: {e}"))?;
-    input.allow_insecure_loopback = transport.allow_insecure_loopback;
-    input.ca_cert_pem = transport.ca_cert_pem.map(|pem| Ok(pem.into_bytes()));
-    steward_doctor::connect(&input, &SYNC_SCOPES).map_err(|problems| {
-        let text: Vec<String> = problems
-            .iter()
-            .map(|p| format!("{p} (fix: {})", p.fix))
-            .collect();
-        anyhow::anyhow!(
-            "the saved connection {:?} is unusable: {}",
-            conn.name,
-            text.join("; ")
-        )
-    })
 }
 
 /// `Synced "prod": full in 3.2 s, 45 requests, 0 × 429 (…)` and the items.

@@ -32,7 +32,7 @@ use chrono::{TimeZone, Utc};
 use okta_sim::{RunningSim, SimConfig};
 use serde_json::json;
 use steward_inventory::{InventoryStore, SyncKind, SyncStats, UserRecord};
-use steward_web::{AppState, WebConfig, bootstrap_admin, serve};
+use steward_web::{AppState, WebConfig, serve};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 type Res<T> = Result<T, BoxError>;
@@ -256,7 +256,9 @@ async fn setup(dir: &Path, users: usize) -> Res<Setup> {
     let store = steward_store::Store::connect(&url).await?;
     let master = steward_store::MasterKey::generate()?;
     let state = AppState::on_store(WebConfig::dev(), store, master).await?;
-    let admin = bootstrap_admin(&state.repos)
+    let admin = state
+        .app
+        .bootstrap_admin()
         .await?
         .ok_or("the database already had accounts")?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
@@ -310,16 +312,8 @@ async fn setup(dir: &Path, users: usize) -> Res<Setup> {
     }
 
     // Seed the inventory as a full sync would write it.
-    let inventory = state
-        .inventory
-        .as_ref()
-        .ok_or("no inventory on the store")?;
-    let conn = inventory
-        .repos
-        .connection_id("okta")
-        .await?
-        .ok_or("connection okta not found")?;
-    let store = inventory.store();
+    let conn = state.app.connection("okta").await?.id;
+    let store = state.app.store();
     let run = store.start_run(conn, SyncKind::Full, Utc::now()).await?;
     let seeded = Instant::now();
     for chunk in (0..users).collect::<Vec<_>>().chunks(1000) {

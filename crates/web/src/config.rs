@@ -93,6 +93,23 @@ impl WebConfig {
     pub fn session_idle(&self) -> Duration {
         Duration::from_secs(self.session_idle_secs)
     }
+
+    /// What the use cases need of these settings.
+    pub fn settings(&self) -> steward_app::Settings {
+        steward_app::Settings {
+            allow_insecure_loopback: self.allow_insecure_loopback,
+            doctor_timeout: self.doctor_timeout(),
+            okta_rate_limit_window: Duration::from_millis(self.okta_rate_limit_window_ms),
+            sync_log_days: self.sync_log_days,
+            sync_interval: chrono::TimeDelta::minutes(
+                i64::try_from(self.sync_interval_minutes).unwrap_or(15),
+            ),
+            reconcile_interval: chrono::TimeDelta::hours(
+                i64::try_from(self.reconcile_interval_hours).unwrap_or(24),
+            ),
+            session_idle: self.session_idle(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::repo::RepoError;
 use crate::secret::CryptoError;
 
 /// A handler error.
@@ -78,13 +77,22 @@ impl AppError {
     }
 }
 
-impl From<RepoError> for AppError {
-    fn from(e: RepoError) -> Self {
+impl From<steward_app::Error> for AppError {
+    fn from(e: steward_app::Error) -> Self {
+        use steward_app::Error as E;
         match e {
-            RepoError::NotFound => AppError::NotFound,
-            RepoError::Conflict(what) => AppError::Conflict(format!("{what} already exists")),
+            E::BadRequest(msg) => AppError::BadRequest(msg),
+            E::NotFound => AppError::NotFound,
+            E::Conflict(msg) => AppError::Conflict(msg),
+            E::Forbidden => AppError::Forbidden,
             other => AppError::internal(other),
         }
+    }
+}
+
+impl From<steward_store::StoreError> for AppError {
+    fn from(e: steward_store::StoreError) -> Self {
+        AppError::internal(e)
     }
 }
 

@@ -2,37 +2,29 @@
 //! embedded stylesheet, and a JSON API under `/api/v1` described at `/api/openapi.json`.
 //!
 //! # Layout
-//! - [`repo`]: the persistence seam (accounts, sessions, API tokens, audit, connections) as
-//!   object-safe async traits; [`memory`] implements them in memory.
-//! - [`secret`]: secret newtypes, random tokens, hashes, argon2id.
-//! - [`accounts`]: first-run admin, password checks, sessions, API tokens (no HTTP).
+//! A thin adapter over [`steward_app::App`]: handlers authenticate the caller, parse the
+//! form or body, call one use case and render its result. No use-case logic lives here.
+//!
 //! - [`auth`]: the middleware that resolves the caller and enforces CSRF; login/logout;
 //!   login throttling.
-//! - [`connections`]: Okta connections (doctor, save, test, rotate, disconnect), shared by
-//!   [`pages::okta`] (the setup wizard) and [`api`].
 //! - [`error`]: [`AppError`], rendered as an HTML page, a login redirect, or JSON.
-//! - [`sql_repos`]: the repository traits on steward-store (SQLite or PostgreSQL).
-//! - [`sync`]: syncs started from the web (Sync now, API, the scheduler), one per connection
-//!   at a time (a process-local map plus a database lease), with live progress.
-//! - [`pages::inventory`], [`api::inventory`]: dashboard, users, groups, apps, sync runs.
+//! - [`pages`]: the server-rendered pages ([`pages::okta`] is the setup wizard,
+//!   [`pages::inventory`] the dashboard, users, groups, apps and sync runs).
+//! - [`api`]: the JSON API and its OpenAPI document.
+//! - [`secret`]: re-exported from steward-app (secret newtypes, tokens, hashes).
 //!
 //! Every response carries an `x-request-id`; logs are structured (tracing) with the request
 //! id in the span. Private keys, passwords, session ids and tokens never reach a page, a
 //! JSON body (except a token's single display at creation) or a log line.
 
-pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod config;
-pub mod connections;
 pub mod error;
-pub mod memory;
 pub mod pages;
-pub mod repo;
-pub mod secret;
-pub mod sql_repos;
 pub mod state;
-pub mod sync;
+
+pub use steward_app::secret;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -48,11 +40,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-pub use accounts::{BootstrapAdmin, bootstrap_admin};
 pub use config::WebConfig;
 pub use error::AppError;
-pub use repo::Repos;
-pub use state::{AppState, Clock};
+pub use state::AppState;
+pub use steward_app::{App, Clock, Role};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

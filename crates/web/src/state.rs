@@ -1,4 +1,4 @@
-//! [`AppState`]: what every handler gets (config, repositories, clock, in-memory state).
+//! [`AppState`]: what every handler gets (config, the [`App`], in-memory state).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,89 +7,49 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use okta_client::PrivateKeyInput;
 use parking_lot::Mutex;
+use steward_app::{App, Clock};
 
 use crate::auth::throttle::Throttle;
 use crate::config::WebConfig;
-use crate::repo::Repos;
-
-/// The time source, injected so tests can move it.
-#[derive(Clone)]
-pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
-
-impl Clock {
-    /// The system clock.
-    pub fn system() -> Self {
-        Clock(Arc::new(Utc::now))
-    }
-
-    /// A clock reading `f`.
-    pub fn from_fn(f: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
-        Clock(Arc::new(f))
-    }
-
-    /// Now.
-    pub fn now(&self) -> DateTime<Utc> {
-        (self.0)()
-    }
-}
-
-impl fmt::Debug for Clock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Clock")
-    }
-}
+use crate::error::AppError;
 
 /// Shared state of the web app.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// Settings.
     pub config: Arc<WebConfig>,
-    /// Storage.
-    pub repos: Repos,
-    /// Time.
-    pub clock: Clock,
-    /// The inventory and syncs, when running on steward-store.
-    pub inventory: Option<crate::sync::Inventory>,
+    /// The application: every use case.
+    pub app: App,
     pub(crate) throttle: Arc<Throttle>,
     pub(crate) pending: Arc<PendingKeys>,
 }
 
 impl AppState {
-    /// State with the system clock.
-    pub fn new(config: WebConfig, repos: Repos) -> Self {
-        Self::with_clock(config, repos, Clock::system())
-    }
-
-    /// State with a given clock (tests).
-    pub fn with_clock(config: WebConfig, repos: Repos, clock: Clock) -> Self {
+    /// State over `app`.
+    pub fn new(config: WebConfig, app: App) -> Self {
         AppState {
             config: Arc::new(config),
-            repos,
-            clock,
-            inventory: None,
+            app,
             throttle: Arc::new(Throttle::default()),
             pending: Arc::new(PendingKeys::default()),
         }
     }
-}
 
-impl AppState {
-    /// Adds the inventory pages' data and the syncs (see [`crate::sync::Inventory`]).
-    pub fn with_inventory(mut self, inventory: crate::sync::Inventory) -> Self {
-        self.inventory = Some(inventory);
-        self
-    }
-
-    /// State on steward-store: SQL repositories (keys sealed under `master`) and the
-    /// inventory.
+    /// State on `store` with secrets sealed under `master` and the system clock (what
+    /// `steward serve` runs).
     pub async fn on_store(
         config: WebConfig,
         store: steward_store::Store,
         master: steward_store::MasterKey,
-    ) -> Result<Self, crate::AppError> {
-        let sql = Arc::new(crate::sql_repos::SqlRepos::new(store, master).await?);
-        let inventory = crate::sync::Inventory::new(sql.clone())?;
-        Ok(AppState::new(config, Repos::from_one(sql)).with_inventory(inventory))
+    ) -> Result<Self, AppError> {
+        let app = App::open(store, master, config.settings(), Clock::system()).await?;
+        Ok(AppState::new(config, app))
+    }
+
+    /// State on a private in-memory SQLite database (tests).
+    pub async fn in_memory(config: WebConfig, clock: Clock) -> Result<Self, AppError> {
+        let app = App::in_memory(config.settings(), clock).await?;
+        Ok(AppState::new(config, app))
     }
 }
 

@@ -17,9 +17,9 @@ use crate::pages::inventory::browse::ListParams;
 use crate::pages::inventory::sync::parse_kind;
 use crate::pages::inventory::users::UsersParams;
 use crate::pages::inventory::{ConnParam, Scope, db, scope};
-use crate::repo::Role;
 use crate::state::AppState;
-use crate::sync::{self as syncs, scheduler};
+use steward_app::Role;
+use steward_app::syncs::Started;
 
 async fn need(state: &AppState, name: Option<&str>) -> Result<Scope, AppError> {
     scope(state, name).await?.ok_or(AppError::NotFound)
@@ -146,10 +146,10 @@ pub async fn start_sync(
     // No body (or not JSON) means the default kind.
     let req = body.map(|Json(b)| b).unwrap_or_default();
     let kind = parse_kind(req.kind.as_deref())?;
-    let started = syncs::start(&state, &name, kind, &user.actor()).await?;
+    let started = state.app.start_sync(&user.actor(), &name, kind).await?;
     let status = match started {
-        syncs::Started::Started => StatusCode::ACCEPTED,
-        syncs::Started::AlreadyRunning => StatusCode::CONFLICT,
+        Started::Started => StatusCode::ACCEPTED,
+        Started::AlreadyRunning => StatusCode::CONFLICT,
     };
     Ok((status, Json(json!({"status": started, "kind": kind}))).into_response())
 }
@@ -164,11 +164,13 @@ pub async fn sync_status(
     user.require(Role::Viewer)?;
     let s = need(&state, Some(&name)).await?;
     let last = s.store().last_run(s.id, None).await.map_err(db)?;
-    let next = scheduler::next_due(&state, last.as_ref().and_then(|r| r.finished_at));
+    let next = state
+        .app
+        .next_due(last.as_ref().and_then(|r| r.finished_at));
     let counts = s.store().counts(s.id).await.map_err(db)?;
     Ok(Json(json!({
         "connection": s.name,
-        "live": s.inv.syncs.status(s.id),
+        "live": s.app.syncs().status(s.id),
         "last_run": last,
         "next_scheduled": next,
         "counts": {"users": counts.users(), "groups": counts.groups(), "apps": counts.apps(),

@@ -15,16 +15,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use okta_client::{DpopMode, PrivateKeyInput};
+use okta_client::DpopMode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use steward_app::connections::ConnectionRequest;
+use steward_app::{Role, TokenId};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::accounts;
 use crate::auth::{CurrentUser, Via};
-use crate::connections::{self, DoctorInput};
 use crate::error::AppError;
-use crate::repo::{Role, TokenId};
 use crate::state::AppState;
 
 /// Every API route as (method, OpenAPI path); the OpenAPI test checks the document
@@ -104,7 +103,7 @@ async fn list_connections(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     user.require(Role::Viewer)?;
-    let list = state.repos.connections.list_connections().await?;
+    let list = state.app.list_connections().await?;
     Ok(Json(json!({ "connections": list })).into_response())
 }
 
@@ -134,42 +133,27 @@ async fn create_connection(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let req = body(req)?;
-    let name = connections::validate_name(&req.name).map_err(AppError::BadRequest)?;
     let dpop: DpopMode = req
         .dpop
         .as_deref()
         .unwrap_or("auto")
         .parse()
         .map_err(|e: okta_client::InputError| AppError::BadRequest(format!("dpop: {e}")))?;
-    let outcome = match PrivateKeyInput::parse(&req.private_key, req.key_id.as_deref()) {
-        Ok(key) => {
-            connections::create(
-                &state,
-                &user,
-                &name,
-                &req.domain,
-                &req.client_id,
-                &key,
-                dpop,
-            )
-            .await?
-        }
-        // Let the doctor report the key problem with its setup step and fix.
-        Err(_) => connections::Outcome {
-            report: connections::run_doctor(
-                &state.config,
-                DoctorInput {
-                    domain: &req.domain,
-                    client_id: &req.client_id,
-                    key: Zeroizing::new(req.private_key.clone()),
-                    key_id: req.key_id.clone(),
-                    dpop,
-                },
-            )
-            .await,
-            connection: None,
-        },
+    let request = ConnectionRequest {
+        name: req.name.clone(),
+        domain: req.domain.clone(),
+        client_id: req.client_id.clone(),
+        private_key: Zeroizing::new(req.private_key.clone()),
+        key_id: req.key_id.clone(),
+        dpop,
+        ca_cert_pem: None,
+        allow_insecure_loopback: state.config.allow_insecure_loopback,
+        force: false,
     };
+    let outcome = state
+        .app
+        .create_connection(&user.actor(), request, |_| {})
+        .await?;
     let saved = outcome.connection.is_some();
     let status = if saved {
         StatusCode::CREATED
@@ -190,7 +174,7 @@ async fn test_connection(
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let report = connections::test(&state, &user, &name).await?;
+    let report = state.app.test_connection(&user.actor(), &name).await?;
     Ok(Json(report.to_json()).into_response())
 }
 
@@ -200,7 +184,7 @@ async fn delete_connection(
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    connections::disconnect(&state, &user, &name).await?;
+    state.app.disconnect(&user.actor(), &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -229,22 +213,13 @@ async fn create_token(
     let req = body(req)?;
     let role: Role = req.role.parse().map_err(AppError::BadRequest)?;
     let creator = state
-        .repos
-        .accounts
+        .app
         .find_account(user.account)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let (token, secret) = accounts::create_token(&state, &creator, &req.name, role).await?;
-    state
-        .repos
-        .audit
-        .append_audit(crate::repo::AuditEvent {
-            at: state.clock.now(),
-            actor: user.actor(),
-            action: "token.create".into(),
-            target: token.name.clone(),
-            detail: format!("role {}", token.role.as_str()),
-        })
+    let (token, secret) = state
+        .app
+        .create_token(&user.actor(), &creator, &req.name, role)
         .await?;
     let out = CreatedToken {
         id: token.id,

@@ -18,16 +18,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
 
 use crate::error::{AppError, is_api};
-use crate::repo::{AccountId, Role};
 use crate::secret::{Secret, constant_time_eq, sha256_hex};
 use crate::state::AppState;
 use cookies::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, get_cookie};
+use steward_app::{AccountId, Actor, Role};
 
-/// API tokens start with this, so that leaked ones are easy to find by scanners.
-pub const TOKEN_PREFIX: &str = "stw_";
+pub use steward_app::accounts::TOKEN_PREFIX;
 
 /// Largest form body accepted (a pasted RSA-4096 JWK is about 3 KiB).
 const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -47,7 +45,7 @@ pub struct CurrentUser {
 #[derive(Clone, Debug)]
 pub(crate) enum Via {
     Session { id_hash: String, csrf: Secret },
-    Token { name: String },
+    Token { id: i64, name: String },
 }
 
 impl CurrentUser {
@@ -60,11 +58,11 @@ impl CurrentUser {
         }
     }
 
-    /// How the audit trail names the caller.
-    pub fn actor(&self) -> String {
+    /// How the audit trail names the caller: the account of a session, or the API token.
+    pub fn actor(&self) -> Actor {
         match &self.via {
-            Via::Session { .. } => format!("user:{}", self.username),
-            Via::Token { name, .. } => format!("token:{name} (by {})", self.username),
+            Via::Session { .. } => Actor::account(self.account.0, &self.username),
+            Via::Token { id, name } => Actor::api_token(*id, name),
         }
     }
 
@@ -160,41 +158,18 @@ async fn resolve(
     path: String,
     headers: HeaderMap,
 ) -> Result<Option<CurrentUser>, AppError> {
-    let now = state.clock.now();
     if is_api(&path)
         && let Some(auth) = headers.get(header::AUTHORIZATION)
     {
-        return resolve_token(state, auth, now).await.map(Some);
+        return resolve_token(state, auth).await.map(Some);
     }
     let Some(cookie) = get_cookie(&headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     let id_hash = sha256_hex(&cookie);
-    let Some(session) = state.repos.sessions.find_session(&id_hash).await? else {
+    let Some((session, account)) = state.app.resolve_session(&id_hash).await? else {
         return Ok(None);
     };
-    if session.expires <= now {
-        state.repos.sessions.delete_session(&id_hash).await?;
-        return Ok(None);
-    }
-    let Some(account) = state
-        .repos
-        .accounts
-        .find_account(session.account)
-        .await?
-        .filter(|a| !a.disabled)
-    else {
-        return Ok(None);
-    };
-    // Sliding expiry, written at most once a minute.
-    if now - session.last_seen > Duration::seconds(60) {
-        let idle = Duration::seconds(state.config.session_idle_secs as i64);
-        state
-            .repos
-            .sessions
-            .touch_session(&id_hash, now, now + idle)
-            .await?;
-    }
     Ok(Some(CurrentUser {
         username: account.username,
         role: account.role,
@@ -209,36 +184,25 @@ async fn resolve(
 /// `Authorization: Bearer stw_…`: a token that is unknown, malformed, or whose creator is
 /// disabled is refused (no fallback to the cookie). The effective role is the lower of the
 /// token's and its creator's.
-async fn resolve_token(
-    state: &AppState,
-    auth: &HeaderValue,
-    now: DateTime<Utc>,
-) -> Result<CurrentUser, AppError> {
+async fn resolve_token(state: &AppState, auth: &HeaderValue) -> Result<CurrentUser, AppError> {
     let token = auth
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| t.starts_with(TOKEN_PREFIX))
         .ok_or(AppError::Unauthenticated)?;
-    let found = state
-        .repos
-        .tokens
-        .find_token_by_hash(&sha256_hex(token))
+    let (found, owner) = state
+        .app
+        .resolve_token(token)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let owner = state
-        .repos
-        .accounts
-        .find_account(found.created_by)
-        .await?
-        .filter(|a| !a.disabled)
-        .ok_or(AppError::Unauthenticated)?;
-    state.repos.tokens.touch_token(found.id, now).await?;
     Ok(CurrentUser {
         username: owner.username,
         role: found.role.min(owner.role),
         account: owner.id,
-        via: Via::Token { name: found.name },
+        via: Via::Token {
+            id: found.id.0,
+            name: found.name,
+        },
     })
 }

@@ -11,10 +11,8 @@ use serde::Deserialize;
 
 use super::CurrentUser;
 use super::cookies::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, get_cookie, set_cookie};
-use crate::accounts::{check_password, start_session};
 use crate::error::AppError;
 use crate::pages::layout::page;
-use crate::repo::AuditEvent;
 use crate::secret::{Secret, random_token};
 use crate::state::AppState;
 
@@ -104,7 +102,7 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
     let password = Secret::new(form.password);
     let next = safe_next(form.next.as_deref());
     let user_key = form.username.trim().to_ascii_lowercase();
-    let now = state.clock.now();
+    let now = state.app.now();
     if let Some(secs) = state.throttle.locked(&user_key, ip, now) {
         let msg = format!("Too many failed sign-ins. Try again in {secs} seconds.");
         return Ok(login_page(
@@ -116,23 +114,9 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
             StatusCode::TOO_MANY_REQUESTS,
         ));
     }
-    let Some(account) = check_password(&state.repos, &form.username, password).await? else {
+    let Some((account, id)) = state.app.login(&form.username, password, ip).await? else {
         let locked = state.throttle.fail(&user_key, ip, now);
         tracing::info!(user = %user_key, ip = ?ip, locked_secs = ?locked, "sign-in failed");
-        state
-            .repos
-            .audit
-            .append_audit(AuditEvent {
-                at: now,
-                actor: format!(
-                    "anonymous ({})",
-                    ip.map(|i| i.to_string()).unwrap_or_default()
-                ),
-                action: "session.login_failed".into(),
-                target: user_key.chars().take(64).collect(),
-                detail: String::new(),
-            })
-            .await?;
         let (msg, status) = match locked {
             Some(secs) => (
                 format!("Too many failed sign-ins. Try again in {secs} seconds."),
@@ -153,18 +137,6 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Result<Respon
         ));
     };
     state.throttle.succeed(&user_key, ip);
-    let id = start_session(&state, &account).await?;
-    state
-        .repos
-        .audit
-        .append_audit(AuditEvent {
-            at: now,
-            actor: format!("user:{}", account.username),
-            action: "session.login".into(),
-            target: account.username.clone(),
-            detail: String::new(),
-        })
-        .await?;
     tracing::info!(user = %account.username, "signed in");
     let secure = state.config.secure_cookies;
     let mut resp = Redirect::to(&next).into_response();
@@ -186,7 +158,10 @@ pub async fn logout(
     user: CurrentUser,
 ) -> Result<Response, AppError> {
     if let Some(id_hash) = user.session_key() {
-        state.repos.sessions.delete_session(id_hash).await?;
+        state
+            .app
+            .logout(&user.actor(), &user.username, id_hash)
+            .await?;
         state.pending.remove_session(id_hash);
     }
     let mut resp = Redirect::to("/login").into_response();

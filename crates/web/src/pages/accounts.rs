@@ -3,9 +3,8 @@
 //! generated here and shown once on the response page, never stored in clear or logged.
 //! `GET|POST /account/password` lets anyone signed in change their own password.
 //!
-//! Guards: the last enabled admin can't be demoted or disabled (checked atomically by the
-//! repository), and nobody can disable their own account. Disabling or resetting a password
-//! ends the account's sessions at once; every change is audited.
+//! The guards (the last enabled admin, disabling oneself, sessions ending with a disable or
+//! a password change) and the audit events are steward-app's; refusals are shown on the page.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -13,12 +12,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::accounts::{create_account, set_password};
+use steward_app::accounts::AccountChange;
+use steward_app::{Account, AccountId, Error, Role};
+
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::pages::inventory::when;
 use crate::pages::layout::{self, csrf_field};
-use crate::repo::{Account, AccountChange, AccountId, AuditEvent, LAST_ADMIN, RepoError, Role};
 use crate::secret::{Secret, random_token};
 use crate::state::AppState;
 
@@ -60,29 +60,17 @@ pub async fn create(
         Err(e) => return render(&state, &user, Some(Notice::Failed(e))).await,
     };
     let password = random_token()?;
-    let account = match create_account(&state.repos, &form.username, &password, role).await {
+    let account = match state
+        .app
+        .create_account(&user.actor(), &form.username, &password, role)
+        .await
+    {
         Ok(a) => a,
-        Err(AppError::BadRequest(msg)) => {
+        Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
             return render(&state, &user, Some(Notice::Failed(msg))).await;
         }
-        Err(AppError::Conflict(_)) => {
-            let msg = format!(
-                "an account named \"{}\" already exists",
-                form.username.trim().to_ascii_lowercase()
-            );
-            return render(&state, &user, Some(Notice::Failed(msg))).await;
-        }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
-    audit(
-        &state,
-        &user,
-        "account.create",
-        &account.username,
-        role.as_str(),
-    )
-    .await?;
-    tracing::info!(account = %account.username, role = role.as_str(), "account created");
     let notice = Notice::Password {
         username: account.username,
         password,
@@ -104,20 +92,14 @@ pub async fn set_role(
     Form(form): Form<RoleForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let account = find(&state, id).await?;
     let role = match form.role.parse::<Role>() {
         Ok(r) => r,
         Err(e) => return render(&state, &user, Some(Notice::Failed(e))).await,
     };
-    if role == account.role {
-        return Ok(Redirect::to("/settings/accounts").into_response());
-    }
-    let change = AccountChange::Role(role);
-    if let Some(refused) = apply(&state, &user, &account, change).await? {
-        return Ok(refused);
-    }
-    let detail = format!("{} -> {}", account.role.as_str(), role.as_str());
-    audit(&state, &user, "account.role", &account.username, &detail).await?;
+    let account = match change(&state, &user, id, AccountChange::Role(role)).await? {
+        Ok(a) => a,
+        Err(refused) => return Ok(refused),
+    };
     if account.id == user.account && !role.allows(Role::Admin) {
         // The admin demoted themselves: this page is no longer theirs.
         return Ok(Redirect::to("/").into_response());
@@ -152,29 +134,15 @@ async fn set_disabled(
     disabled: bool,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let account = find(&state, id).await?;
-    if disabled && account.id == user.account {
-        let msg = "you can't disable your own account; ask another admin".to_owned();
-        return render(&state, &user, Some(Notice::Failed(msg))).await;
-    }
-    let change = AccountChange::Disabled {
-        disabled,
-        at: state.clock.now(),
-    };
-    if let Some(refused) = apply(&state, &user, &account, change).await? {
-        return Ok(refused);
-    }
-    let (action, verb) = if disabled {
-        state
-            .repos
-            .sessions
-            .delete_account_sessions(account.id)
-            .await?;
-        ("account.disable", "disabled")
+    let (c, verb) = if disabled {
+        (AccountChange::Disable, "disabled")
     } else {
-        ("account.enable", "enabled")
+        (AccountChange::Enable, "enabled")
     };
-    audit(&state, &user, action, &account.username, "").await?;
+    let account = match change(&state, &user, id, c).await? {
+        Ok(a) => a,
+        Err(refused) => return Ok(refused),
+    };
     let msg = format!("{} is {verb}.", account.username);
     render(&state, &user, Some(Notice::Done(msg))).await
 }
@@ -188,21 +156,7 @@ pub async fn reset_password(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let account = find(&state, id).await?;
-    let password = random_token()?;
-    set_password(&state.repos, account.id, &password).await?;
-    state
-        .repos
-        .sessions
-        .delete_account_sessions(account.id)
-        .await?;
-    audit(
-        &state,
-        &user,
-        "account.reset_password",
-        &account.username,
-        "",
-    )
-    .await?;
+    let password = state.app.reset_password(&user.actor(), account.id).await?;
     if account.id == user.account {
         // Their own session just ended with the others.
         return Ok(Redirect::to("/login").into_response());
@@ -240,24 +194,15 @@ pub async fn change_password(
     if form.new.expose() != form.confirm.expose() {
         return fail("the new password and its confirmation differ");
     }
-    if crate::accounts::check_password(&state.repos, &user.username, form.current)
-        .await?
-        .is_none()
+    match state
+        .app
+        .change_own_password(&user.actor(), user.account, form.current, &form.new)
+        .await
     {
-        return fail("the current password is wrong");
+        Ok(()) => Ok(Redirect::to("/login").into_response()),
+        Err(Error::BadRequest(msg)) => fail(&msg),
+        Err(e) => Err(e.into()),
     }
-    match set_password(&state.repos, user.account, &form.new).await {
-        Ok(()) => {}
-        Err(AppError::BadRequest(msg)) => return fail(&msg),
-        Err(e) => return Err(e),
-    }
-    state
-        .repos
-        .sessions
-        .delete_account_sessions(user.account)
-        .await?;
-    audit(&state, &user, "account.change_password", &user.username, "").await?;
-    Ok(Redirect::to("/login").into_response())
 }
 
 fn password_page(user: &CurrentUser, error: Option<&str>) -> axum::response::Html<String> {
@@ -282,54 +227,31 @@ fn password_page(user: &CurrentUser, error: Option<&str>) -> axum::response::Htm
 
 async fn find(state: &AppState, id: i64) -> Result<Account, AppError> {
     state
-        .repos
-        .accounts
+        .app
         .find_account(AccountId(id))
         .await?
         .ok_or(AppError::NotFound)
 }
 
-/// Applies `change`; `Some(page)` when the repository refused it as the last admin's.
-async fn apply(
+/// Applies `c` to account `id`: the changed account, or the page saying why it was refused
+/// (the last admin, disabling oneself).
+async fn change(
     state: &AppState,
     user: &CurrentUser,
-    account: &Account,
-    change: AccountChange,
-) -> Result<Option<Response>, AppError> {
+    id: i64,
+    c: AccountChange,
+) -> Result<Result<Account, Response>, AppError> {
     match state
-        .repos
-        .accounts
-        .update_account(account.id, change)
+        .app
+        .change_account(&user.actor(), user.account, AccountId(id), c)
         .await
     {
-        Ok(()) => Ok(None),
-        Err(RepoError::Conflict(_)) => {
-            let msg = format!("{}: {LAST_ADMIN}", account.username);
-            Ok(Some(render(state, user, Some(Notice::Failed(msg))).await?))
+        Ok(a) => Ok(Ok(a)),
+        Err(Error::Conflict(msg) | Error::BadRequest(msg)) => {
+            Ok(Err(render(state, user, Some(Notice::Failed(msg))).await?))
         }
         Err(e) => Err(e.into()),
     }
-}
-
-async fn audit(
-    state: &AppState,
-    user: &CurrentUser,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> Result<(), AppError> {
-    state
-        .repos
-        .audit
-        .append_audit(AuditEvent {
-            at: state.clock.now(),
-            actor: user.actor(),
-            action: action.into(),
-            target: target.into(),
-            detail: detail.into(),
-        })
-        .await?;
-    Ok(())
 }
 
 async fn render(
@@ -337,7 +259,7 @@ async fn render(
     user: &CurrentUser,
     notice: Option<Notice>,
 ) -> Result<Response, AppError> {
-    let accounts = state.repos.accounts.list_accounts().await?;
+    let accounts = state.app.list_accounts().await?;
     let body = html! {
         h1 { "Accounts" }
         @if let Some(n) = &notice { (notice_markup(n)) }

@@ -5,7 +5,7 @@ use axum::response::Html;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::auth::CurrentUser;
-use crate::repo::Role;
+use steward_app::Role;
 
 /// The stylesheet, compiled in.
 pub const STYLE_CSS: &str = include_str!("../../assets/style.css");

@@ -12,12 +12,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use crate::accounts::create_token;
+use steward_app::{Error, Role, TokenId};
+
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::pages::inventory::when;
 use crate::pages::layout::{self, csrf_field};
-use crate::repo::{AuditEvent, Role, TokenId};
 use crate::secret::Secret;
 use crate::state::AppState;
 
@@ -52,29 +52,21 @@ pub async fn create(
         Err(e) => return render(&state, &user, Some(Notice::Failed(e))).await,
     };
     let creator = state
-        .repos
-        .accounts
+        .app
         .find_account(user.account)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let (token, secret) = match create_token(&state, &creator, &form.name, role).await {
+    let (token, secret) = match state
+        .app
+        .create_token(&user.actor(), &creator, &form.name, role)
+        .await
+    {
         Ok(t) => t,
-        Err(AppError::BadRequest(msg)) => {
+        Err(Error::BadRequest(msg)) => {
             return render(&state, &user, Some(Notice::Failed(msg))).await;
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
-    state
-        .repos
-        .audit
-        .append_audit(AuditEvent {
-            at: state.clock.now(),
-            actor: user.actor(),
-            action: "token.create".into(),
-            target: token.name.clone(),
-            detail: format!("id {}, role {}", token.id.0, role.as_str()),
-        })
-        .await?;
     let notice = Notice::Created {
         name: token.name,
         secret,
@@ -87,13 +79,12 @@ async fn render(
     user: &CurrentUser,
     notice: Option<Notice>,
 ) -> Result<Response, AppError> {
-    let tokens = state.repos.tokens.list_tokens().await?;
+    let tokens = state.app.list_tokens().await?;
     let mut owners = HashMap::new();
     for t in &tokens {
         if let std::collections::hash_map::Entry::Vacant(e) = owners.entry(t.created_by) {
             let name = state
-                .repos
-                .accounts
+                .app
                 .find_account(t.created_by)
                 .await?
                 .map_or_else(|| format!("account {}", t.created_by.0), |a| a.username);
@@ -166,26 +157,7 @@ pub async fn revoke(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let token = state
-        .repos
-        .tokens
-        .find_token(TokenId(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !state.repos.tokens.revoke_token(token.id).await? {
-        return Err(AppError::NotFound);
-    }
-    state
-        .repos
-        .audit
-        .append_audit(AuditEvent {
-            at: state.clock.now(),
-            actor: user.actor(),
-            action: "token.revoke".into(),
-            target: token.name.clone(),
-            detail: format!("id {}, role {}", id, token.role.as_str()),
-        })
-        .await?;
+    let token = state.app.revoke_token(&user.actor(), TokenId(id)).await?;
     tracing::info!(token = %token.name, id, "API token revoked");
     Ok(Redirect::to("/settings/tokens").into_response())
 }

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use okta_sim::{RunningSim, SimConfig};
 use serde_json::Value;
-use steward_web::{AppState, Repos, WebConfig, bootstrap_admin, serve};
+use steward_web::{AppState, Clock, WebConfig, serve};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -53,7 +53,7 @@ pub struct Env {
 /// Where the web app keeps its data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Storage {
-    /// `Repos::memory()`: accounts and connections only, no inventory.
+    /// `AppState::in_memory`: a private in-memory SQLite database.
     Memory,
     /// `AppState::on_store` on a SQLite file, as `steward serve` runs: adds the inventory,
     /// "Sync now" and the users pages.
@@ -74,7 +74,9 @@ impl Env {
             .expect("write the credentials file");
 
         let state = match storage {
-            Storage::Memory => AppState::new(WebConfig::dev(), Repos::memory().expect("repos")),
+            Storage::Memory => AppState::in_memory(WebConfig::dev(), Clock::system())
+                .await
+                .expect("state in memory"),
             Storage::Sqlite => {
                 let url = format!("sqlite://{}?mode=rwc", dir.0.join("steward.db").display());
                 let store = steward_store::Store::connect(&url).await.expect("store");
@@ -84,7 +86,9 @@ impl Env {
                     .expect("state on the store")
             }
         };
-        let admin = bootstrap_admin(&state.repos)
+        let admin = state
+            .app
+            .bootstrap_admin()
             .await
             .expect("bootstrap")
             .expect("first run creates admin");

@@ -152,7 +152,7 @@ async fn admins_manage_accounts() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
-    let audit = t.state.repos.audit.list_audit(50).await.expect("audit");
+    let audit = super::audit(&t.state).await;
     for action in [
         "account.create",
         "account.role",
@@ -163,7 +163,7 @@ async fn admins_manage_accounts() {
         assert!(
             audit
                 .iter()
-                .any(|e| e.action == action && e.target == "carol" && e.actor == "user:admin"),
+                .any(|e| e.action == action && e.target == "carol" && e.actor == "account:admin"),
             "{action}: {audit:?}"
         );
     }

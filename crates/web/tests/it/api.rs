@@ -2,7 +2,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use steward_web::repo::Role;
+use steward_app::Role;
 use steward_web::secret::sha256_hex;
 
 use super::TestApp;
@@ -23,13 +23,13 @@ async fn admin_creates_a_token_shown_once_and_stored_hashed() {
     assert!(token.starts_with("stw_"));
     let stored = t
         .state
-        .repos
-        .tokens
-        .find_token_by_hash(&sha256_hex(&token))
+        .app
+        .store()
+        .find_api_token_by_hash(&sha256_hex(&token))
         .await
         .expect("find")
         .expect("stored by hash");
-    assert!(stored.last_used.is_none());
+    assert!(stored.last_used_at.is_none());
 
     let mut viewer = t.client();
     viewer.bearer = Some(token.clone());
@@ -51,13 +51,13 @@ async fn admin_creates_a_token_shown_once_and_stored_hashed() {
     // Use is recorded.
     let stored = t
         .state
-        .repos
-        .tokens
-        .find_token_by_hash(&sha256_hex(&token))
+        .app
+        .store()
+        .find_api_token_by_hash(&sha256_hex(&token))
         .await
         .expect("find")
         .expect("stored");
-    assert!(stored.last_used.is_some());
+    assert!(stored.last_used_at.is_some());
     // Bad input is a JSON 400.
     let r = admin
         .api(

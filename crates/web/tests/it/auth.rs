@@ -6,8 +6,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use parking_lot::Mutex;
-use steward_web::repo::Repos;
-use steward_web::{AppState, Clock, WebConfig, bootstrap_admin};
+use steward_web::{AppState, Clock, WebConfig};
 
 use super::{PASSWORD, TestApp};
 
@@ -54,8 +53,8 @@ async fn login_sets_a_safe_cookie_and_logout_ends_the_session() {
     let hash = steward_web::secret::sha256_hex(&id);
     assert!(
         t.state
-            .repos
-            .sessions
+            .app
+            .store()
             .find_session(&hash)
             .await
             .expect("find")
@@ -63,8 +62,8 @@ async fn login_sets_a_safe_cookie_and_logout_ends_the_session() {
     );
     assert!(
         t.state
-            .repos
-            .sessions
+            .app
+            .store()
             .find_session(&id)
             .await
             .expect("find")
@@ -192,7 +191,7 @@ async fn failed_logins_lock_out_per_user_and_ip() {
         elsewhere.login("admin", PASSWORD).await.status,
         StatusCode::SEE_OTHER
     );
-    let audit = t.state.repos.audit.list_audit(50).await.expect("audit");
+    let audit = super::audit(&t.state).await;
     assert!(
         audit
             .iter()
@@ -209,7 +208,9 @@ async fn sessions_expire_when_idle() {
         let now = now.clone();
         Clock::from_fn(move || *now.lock())
     };
-    let state = AppState::with_clock(WebConfig::dev(), Repos::memory().expect("repos"), clock);
+    let state = AppState::in_memory(WebConfig::dev(), clock)
+        .await
+        .expect("state");
     let t = TestApp::with_state(state).await;
     let mut c = t.login("viewer").await;
     assert_eq!(c.get("/").await.status, StatusCode::OK);
@@ -221,12 +222,18 @@ async fn sessions_expire_when_idle() {
 
 #[tokio::test]
 async fn bootstrap_admin_runs_once() {
-    let repos = Repos::memory().expect("repos");
-    let first = bootstrap_admin(&repos).await.expect("ok").expect("created");
+    let state = AppState::in_memory(WebConfig::dev(), Clock::system())
+        .await
+        .expect("state");
+    let first = state
+        .app
+        .bootstrap_admin()
+        .await
+        .expect("ok")
+        .expect("created");
     assert_eq!(first.username, "admin");
     assert!(!format!("{first:?}").contains(first.password.expose()));
-    assert!(bootstrap_admin(&repos).await.expect("ok").is_none());
-    let state = AppState::new(WebConfig::dev(), repos);
+    assert!(state.app.bootstrap_admin().await.expect("ok").is_none());
     let router = steward_web::app(state.clone());
     let t = TestApp { state, router };
     let mut c = t.client();

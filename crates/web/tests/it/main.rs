@@ -6,10 +6,10 @@ mod accounts;
 mod api;
 mod auth;
 mod inventory;
+mod pg;
 mod roles;
 mod search;
 mod serve;
-mod sql;
 mod tokens;
 mod wizard;
 
@@ -21,10 +21,9 @@ use axum::body::{Body, to_bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use serde_json::Value;
-use steward_web::accounts::{create_account, create_token};
-use steward_web::repo::Role;
+use steward_app::{Actor, Role};
 use steward_web::secret::Secret;
-use steward_web::{AppState, Repos, WebConfig, app};
+use steward_web::{AppState, Clock, WebConfig, app};
 use tower::ServiceExt;
 
 /// The password of every test account.
@@ -42,7 +41,10 @@ impl TestApp {
     }
 
     pub async fn with_config(config: WebConfig) -> Self {
-        Self::with_state(AppState::new(config, Repos::memory().expect("repos"))).await
+        let state = AppState::in_memory(config, Clock::system())
+            .await
+            .expect("state");
+        Self::with_state(state).await
     }
 
     pub async fn with_state(state: AppState) -> Self {
@@ -51,7 +53,9 @@ impl TestApp {
             ("approver", Role::Approver),
             ("viewer", Role::Viewer),
         ] {
-            create_account(&state.repos, name, &Secret::new(PASSWORD), role)
+            state
+                .app
+                .create_account(&Actor::system("test"), name, &Secret::new(PASSWORD), role)
                 .await
                 .expect("account");
         }
@@ -83,19 +87,52 @@ impl TestApp {
     pub async fn token_client(&self, role: Role) -> Client {
         let admin = self
             .state
-            .repos
-            .accounts
+            .app
             .find_account_by_username("admin")
             .await
             .expect("find")
             .expect("admin");
-        let (_, secret) = create_token(&self.state, &admin, "test", role)
+        let (_, secret) = self
+            .state
+            .app
+            .create_token(&Actor::system("test"), &admin, "test", role)
             .await
             .expect("token");
         let mut c = self.client();
         c.bearer = Some(secret.expose().to_owned());
         c
     }
+}
+
+/// One audit event as the tests check it: `actor` is `kind:name` (`account:admin`),
+/// `target` the target's id.
+#[derive(Debug)]
+pub struct Audited {
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub details: Value,
+}
+
+/// The newest audit events, newest first.
+pub async fn audit(state: &AppState) -> Vec<Audited> {
+    state
+        .app
+        .recent_audit(200)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| Audited {
+            actor: e.actor,
+            action: e.action,
+            target: e
+                .target
+                .split_once(':')
+                .map(|(_, id)| id.to_owned())
+                .unwrap_or(e.target),
+            details: serde_json::from_str(&e.detail).unwrap_or(Value::Null),
+        })
+        .collect()
 }
 
 /// One response.

@@ -3,7 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use steward_web::repo::Role;
+use steward_app::Role;
 
 use super::TestApp;
 

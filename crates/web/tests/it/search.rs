@@ -5,13 +5,13 @@
 
 use axum::http::{Method, StatusCode};
 use okta_sim::{RunningSim, SimConfig};
+use steward_app::Role;
 use steward_inventory::{InventoryStore, UserRecord};
 use steward_store::{MasterKey, Store};
-use steward_web::repo::Role;
 use steward_web::{AppState, WebConfig};
 
 use super::TestApp;
-use super::sql::PgSchema;
+use super::pg::PgSchema;
 
 fn person(i: usize, first: &str, last: &str) -> UserRecord {
     let login = format!("{first}.{last}{i}@Example.com");
@@ -93,14 +93,8 @@ async fn search_on(store: Store) {
         )
         .await;
     assert!(r.body.contains("Every check passed"), "{}", r.body);
-    let inv = t.state.inventory.as_ref().expect("inventory");
-    let conn = inv
-        .repos
-        .connection_id("okta")
-        .await
-        .expect("id")
-        .expect("okta");
-    let store = inv.store();
+    let conn = t.state.app.connection("okta").await.expect("okta").id;
+    let store = t.state.app.store();
     let mut users: Vec<UserRecord> = (0..120)
         .map(|i| {
             person(

@@ -1,6 +1,6 @@
 //! `serve` on a real listener: request ids, redirects, graceful shutdown.
 
-use steward_web::{AppState, Repos, WebConfig, serve};
+use steward_web::{AppState, Clock, WebConfig, serve};
 
 #[tokio::test]
 async fn serves_on_a_listener_until_shutdown() {
@@ -8,7 +8,9 @@ async fn serves_on_a_listener_until_shutdown() {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = AppState::new(WebConfig::dev(), Repos::memory().expect("repos"));
+    let state = AppState::in_memory(WebConfig::dev(), Clock::system())
+        .await
+        .expect("state");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(state, listener, async {
         let _ = stopped.await;

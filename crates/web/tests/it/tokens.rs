@@ -3,7 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use steward_web::repo::Role;
+use steward_app::Role;
 
 use super::TestApp;
 
@@ -112,11 +112,11 @@ async fn admins_list_and_revoke_api_tokens() {
     let r = admin.post_form(&revoke, &[("csrf", &csrf)]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // Audited.
-    let audit = t.state.repos.audit.list_audit(10).await.expect("audit");
+    let audit = super::audit(&t.state).await;
     assert!(
         audit.iter().any(|e| e.action == "token.revoke"
-            && e.target == "terraform"
-            && e.actor == "user:admin"),
+            && e.details["name"] == "terraform"
+            && e.actor == "account:admin"),
         "{audit:?}"
     );
 }
@@ -132,15 +132,7 @@ async fn admins_create_api_tokens_from_the_page() {
         .post_form("/settings/tokens", &[("name", "ci"), ("role", "viewer")])
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(
-        t.state
-            .repos
-            .tokens
-            .list_tokens()
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(t.state.app.list_tokens().await.expect("list").is_empty());
     // A bad name or role: explained, nothing created.
     for (name, role, msg) in [
         ("", "viewer", "token names are"),
@@ -155,15 +147,7 @@ async fn admins_create_api_tokens_from_the_page() {
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.body.contains(msg), "{msg}: {}", r.body);
     }
-    assert!(
-        t.state
-            .repos
-            .tokens
-            .list_tokens()
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(t.state.app.list_tokens().await.expect("list").is_empty());
 
     // Created: the secret is on this response only, and it works with the chosen role.
     let r = admin
@@ -186,11 +170,11 @@ async fn admins_create_api_tokens_from_the_page() {
     let page = admin.get("/settings/tokens").await;
     assert!(page.body.contains("<td>ci</td>"), "{}", page.body);
     assert!(!page.body.contains(&secret), "shown once");
-    let audit = t.state.repos.audit.list_audit(10).await.expect("audit");
+    let audit = super::audit(&t.state).await;
     assert!(
-        audit
-            .iter()
-            .any(|e| e.action == "token.create" && e.target == "ci" && e.actor == "user:admin"),
+        audit.iter().any(|e| e.action == "token.create"
+            && e.details["name"] == "ci"
+            && e.actor == "account:admin"),
         "{audit:?}"
     );
     assert!(!format!("{audit:?}").contains(&secret));

@@ -10,8 +10,8 @@ use okta_client::InputError;
 use okta_sim::{RunningSim, SimConfig};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
+use steward_app::Role;
 use steward_jose::PrivateKey;
-use steward_web::repo::Role;
 
 use super::TestApp;
 
@@ -151,8 +151,7 @@ async fn paste_okta_key_connects_and_the_key_never_leaks() {
     assert!(at("id=\"private_key\"") < error && error < at("id=\"key_id\""));
     assert!(
         t.state
-            .repos
-            .connections
+            .app
             .list_connections()
             .await
             .expect("list")
@@ -179,8 +178,7 @@ async fn paste_okta_key_connects_and_the_key_never_leaks() {
     assert!(r.body.contains("Connected: okta"));
     let conn = t
         .state
-        .repos
-        .connections
+        .app
         .find_connection("okta")
         .await
         .expect("find")
@@ -243,8 +241,7 @@ async fn steward_generated_key_rotation_and_disconnect() {
     assert!(r.body.contains("Every check passed"), "{}", r.body);
     let conn = t
         .state
-        .repos
-        .connections
+        .app
         .find_connection("okta")
         .await
         .expect("find")
@@ -279,8 +276,7 @@ async fn steward_generated_key_rotation_and_disconnect() {
     assert!(r.body.contains("Switched to the new key"), "{}", r.body);
     let rotated = t
         .state
-        .repos
-        .connections
+        .app
         .find_connection("okta")
         .await
         .expect("find")
@@ -294,14 +290,13 @@ async fn steward_generated_key_rotation_and_disconnect() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(
         t.state
-            .repos
-            .connections
-            .private_key("okta")
+            .app
+            .find_connection("okta")
             .await
             .expect("read")
             .is_none()
     );
-    let audit = t.state.repos.audit.list_audit(20).await.expect("audit");
+    let audit = super::audit(&t.state).await;
     for action in [
         "connection.create",
         "connection.rotate_key",
@@ -458,8 +453,7 @@ async fn doctor_timeout_shows_the_checks_so_far() {
     assert!(!r.body.contains("Every check passed"), "{}", r.body);
     assert!(
         t.state
-            .repos
-            .connections
+            .app
             .find_connection("okta")
             .await
             .expect("find")

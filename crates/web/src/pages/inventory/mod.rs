@@ -18,52 +18,36 @@ use steward_store::Store;
 use super::layout;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::repo::Role;
 use crate::state::AppState;
-use crate::sync::{Inventory, scheduler};
+use steward_app::Role;
 
 /// The connection a page or API call is about.
 pub(crate) struct Scope {
-    pub inv: Inventory,
+    pub app: steward_app::App,
     pub id: i64,
     pub name: String,
 }
 
 impl Scope {
     pub fn store(&self) -> &Store {
-        self.inv.store()
+        self.app.store()
     }
 }
 
-/// `?connection=NAME` (or the first connection). `None` when there is no inventory or no
-/// connection yet; `NotFound` when the named one does not exist.
+/// `?connection=NAME` (or the first connection). `None` when there is no connection yet;
+/// `NotFound` when the named one does not exist.
 pub(crate) async fn scope(state: &AppState, name: Option<&str>) -> Result<Option<Scope>, AppError> {
-    let Some(inv) = &state.inventory else {
-        return Ok(None);
-    };
-    let name = match name.filter(|n| !n.is_empty()) {
-        Some(n) => n.to_owned(),
-        None => match state
-            .repos
-            .connections
-            .list_connections()
-            .await?
-            .into_iter()
-            .next()
-        {
-            Some(c) => c.name,
+    let conn = match name.filter(|n| !n.is_empty()) {
+        Some(n) => state.app.connection(n).await?,
+        None => match state.app.list_connections().await?.into_iter().next() {
+            Some(c) => c,
             None => return Ok(None),
         },
     };
-    let id = inv
-        .repos
-        .connection_id(&name)
-        .await?
-        .ok_or(AppError::NotFound)?;
     Ok(Some(Scope {
-        inv: inv.clone(),
-        id,
-        name,
+        app: state.app.clone(),
+        id: conn.id,
+        name: conn.name,
     }))
 }
 
@@ -141,14 +125,16 @@ pub async fn dashboard(
     Query(q): Query<ConnParam>,
 ) -> Result<Response, AppError> {
     user.require(Role::Viewer)?;
-    let connections = state.repos.connections.list_connections().await?;
+    let connections = state.app.list_connections().await?;
     let scope = scope(&state, q.connection.as_deref()).await?;
     let mut summary = None;
     if let Some(s) = &scope {
         let counts = s.store().counts(s.id).await.map_err(db)?;
         let last = s.store().last_run(s.id, None).await.map_err(db)?;
-        let next = scheduler::next_due(&state, last.as_ref().and_then(|r| r.finished_at));
-        summary = Some((counts, last, next, s.inv.syncs.status(s.id)));
+        let next = state
+            .app
+            .next_due(last.as_ref().and_then(|r| r.finished_at));
+        summary = Some((counts, last, next, s.app.syncs().status(s.id)));
     }
     let running = summary
         .as_ref()

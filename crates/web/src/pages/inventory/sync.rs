@@ -12,9 +12,9 @@ use super::{ConnParam, db, no_inventory, run_health, scope, when};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::pages::layout::{self, csrf_field};
-use crate::repo::Role;
 use crate::state::AppState;
-use crate::sync::{self as syncs, Started};
+use steward_app::Role;
+use steward_app::syncs::Started;
 
 /// The "Sync now" button.
 pub(crate) fn sync_now_form(user: &CurrentUser, conn: &str) -> Markup {
@@ -27,13 +27,14 @@ pub(crate) fn sync_now_form(user: &CurrentUser, conn: &str) -> Markup {
     }
 }
 
-/// Who started a sync, for people: `user:NAME` is shown as `NAME`, `token:NAME` as
-/// `API token NAME`, `scheduler` as `the scheduler`; anything else as is.
+/// Who started a sync, for people: `account:NAME` is shown as `NAME`, `api_token:NAME` as
+/// `API token NAME`, `system:scheduler` as `the scheduler`; anything else as is.
 fn actor_label(actor: &str) -> String {
     match actor.split_once(':') {
-        Some(("user", name)) => name.to_owned(),
-        Some(("token", name)) => format!("API token {name}"),
-        _ if actor == "scheduler" => "the scheduler".to_owned(),
+        Some(("account", name)) => name.to_owned(),
+        Some(("api_token", name)) => format!("API token {name}"),
+        Some(("cli", name)) => format!("{name} (command line)"),
+        Some(("system", name)) => format!("the {name}"),
         _ => actor.to_owned(),
     }
 }
@@ -49,7 +50,7 @@ pub async fn page(
         return Ok(layout::page("Sync", Some(&user), no_inventory(&user)).into_response());
     };
     let runs = s.store().list_sync_runs(s.id, 50).await.map_err(db)?;
-    let live = s.inv.syncs.status(s.id);
+    let live = s.app.syncs().status(s.id);
     let running = live.as_ref().is_some_and(|l| l.state == "running");
     let body = html! {
         h1 { "Sync of " (s.name) }
@@ -117,7 +118,10 @@ pub async fn sync_now(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let kind = parse_kind(form.kind.as_deref())?;
-    let started = syncs::start(&state, &form.connection, kind, &user.actor()).await?;
+    let started = state
+        .app
+        .start_sync(&user.actor(), &form.connection, kind)
+        .await?;
     if started == Started::AlreadyRunning {
         tracing::info!(connection = %form.connection, "sync already running");
     }
@@ -133,9 +137,9 @@ mod tests {
 
     #[test]
     fn actors_are_shown_by_name() {
-        assert_eq!(actor_label("user:admin"), "admin");
-        assert_eq!(actor_label("token:ci"), "API token ci");
-        assert_eq!(actor_label("scheduler"), "the scheduler");
+        assert_eq!(actor_label("account:admin"), "admin");
+        assert_eq!(actor_label("api_token:ci"), "API token ci");
+        assert_eq!(actor_label("system:scheduler"), "the scheduler");
         assert_eq!(actor_label("other"), "other");
     }
 }

@@ -10,8 +10,8 @@ use super::{db, no_inventory, pager, scope, when};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::pages::layout;
-use crate::repo::Role;
 use crate::state::AppState;
+use steward_app::Role;
 
 /// Okta's user statuses, for the filter.
 pub const STATUSES: &[&str] = &[

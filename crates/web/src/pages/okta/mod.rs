@@ -22,11 +22,13 @@ use steward_doctor::SetupStep;
 use steward_jose::PrivateKey;
 use zeroize::Zeroize;
 
+use steward_app::connections::{ConnectionRequest, validate_name};
+use steward_app::{Error, Role};
+use zeroize::Zeroizing;
+
 use crate::auth::CurrentUser;
-use crate::connections;
 use crate::error::AppError;
 use crate::pages::layout::page;
-use crate::repo::Role;
 use crate::state::{AppState, PendingKey};
 use view::{FieldError, KeyInfo, Wizard};
 
@@ -106,7 +108,7 @@ fn generate_key(state: &AppState) -> Result<PendingKey, AppError> {
     Ok(PendingKey {
         key: PrivateKeyInput::from_key(key),
         generated: true,
-        at: state.clock.now(),
+        at: state.app.now(),
     })
 }
 
@@ -120,7 +122,7 @@ async fn render_wizard(
     user: &CurrentUser,
     w: Wizard,
 ) -> Result<Html<String>, AppError> {
-    let connections = state.repos.connections.list_connections().await?;
+    let connections = state.app.list_connections().await?;
     Ok(page(
         "Okta integration",
         Some(user),
@@ -135,7 +137,7 @@ pub async fn show(State(state): State<AppState>, user: CurrentUser) -> Result<Re
     let w = Wizard {
         key: state
             .pending
-            .get(session, NEW, state.clock.now())
+            .get(session, NEW, state.app.now())
             .as_ref()
             .map(key_info),
         ..Wizard::default()
@@ -152,7 +154,7 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
     let session = session_of(&user)?.to_owned();
-    let now = state.clock.now();
+    let now = state.app.now();
     let mut w = Wizard {
         name: form.name.trim().to_owned(),
         domain: form.domain.trim().to_owned(),
@@ -195,12 +197,12 @@ pub async fn submit(
         return Ok(render_wizard(&state, &user, w).await?.into_response());
     }
 
-    let name = connections::validate_name(&w.name);
-    if let Err(msg) = &name {
+    let name = validate_name(&w.name);
+    if let Err(e) = &name {
         errors.insert(
             "name",
             FieldError {
-                message: msg.clone(),
+                message: format!("{}.", capitalize(&e.to_string())),
                 fix: String::new(),
                 step: None,
             },
@@ -228,18 +230,23 @@ pub async fn submit(
         w.errors = errors;
         return Ok(render_wizard(&state, &user, w).await?.into_response());
     };
-    let outcome = match connections::create(
-        &state,
-        &user,
-        &name,
-        &w.domain,
-        &w.client_id,
-        &pending.key,
+    let request = ConnectionRequest {
+        name,
+        domain: w.domain.clone(),
+        client_id: w.client_id.clone(),
+        private_key: Zeroizing::new(pending.key.key().to_private_jwk().to_string()),
+        key_id: pending.key.kid().map(str::to_owned),
         dpop,
-    )
-    .await
+        ca_cert_pem: None,
+        allow_insecure_loopback: state.config.allow_insecure_loopback,
+        force: false,
+    };
+    let outcome = match state
+        .app
+        .create_connection(&user.actor(), request, |_| {})
+        .await
     {
-        Err(AppError::Conflict(msg)) => {
+        Err(Error::Conflict(msg)) => {
             w.errors.insert(
                 "name",
                 FieldError {
@@ -252,6 +259,11 @@ pub async fn submit(
         }
         other => other?,
     };
+    let name = outcome
+        .connection
+        .as_ref()
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
     if outcome.connection.is_some() {
         state.pending.remove(&session, NEW);
         let done = Wizard {
@@ -277,11 +289,11 @@ async fn render_connection(
     report: Option<&steward_doctor::Report>,
     notice: Option<(bool, String)>,
 ) -> Result<Response, AppError> {
-    let conn = connections::find(state, name).await?;
+    let conn = state.app.connection(name).await?;
     let session = session_of(user)?;
     let rotation = state
         .pending
-        .get(session, &rotate_purpose(name), state.clock.now())
+        .get(session, &rotate_purpose(name), state.app.now())
         .as_ref()
         .map(key_info);
     let body = view::connection_page(user, &conn, report, rotation.as_ref(), notice);
@@ -305,6 +317,6 @@ pub async fn test(
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    let report = connections::test(&state, &user, &name).await?;
+    let report = state.app.test_connection(&user.actor(), &name).await?;
     render_connection(&state, &user, &name, Some(&report), None).await
 }

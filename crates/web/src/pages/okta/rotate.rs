@@ -6,14 +6,13 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use okta_client::PrivateKeyInput;
 use serde::Deserialize;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::{generate_key, input_error, render_connection, rotate_purpose, session_of};
 use crate::auth::CurrentUser;
-use crate::connections;
 use crate::error::AppError;
-use crate::repo::Role;
 use crate::state::{AppState, PendingKey};
+use steward_app::Role;
 
 /// The rotation form.
 #[derive(Deserialize, Default)]
@@ -38,10 +37,10 @@ pub async fn rotate(
     Form(form): Form<RotateForm>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    connections::find(&state, &name).await?;
+    state.app.connection(&name).await?;
     let session = session_of(&user)?.to_owned();
     let purpose = rotate_purpose(&name);
-    let now = state.clock.now();
+    let now = state.app.now();
     let notice = match form.action.as_str() {
         "generate" => {
             state.pending.put(&session, &purpose, generate_key(&state)?);
@@ -75,7 +74,15 @@ pub async fn rotate(
                     "no new key to verify: add one first".into(),
                 ));
             };
-            let outcome = connections::rotate(&state, &user, &name, &p.key).await?;
+            let outcome = state
+                .app
+                .rotate_key(
+                    &user.actor(),
+                    &name,
+                    Zeroizing::new(p.key.key().to_private_jwk().to_string()),
+                    p.key.kid().map(str::to_owned),
+                )
+                .await?;
             if outcome.connection.is_some() {
                 state.pending.remove(&session, &purpose);
                 let msg = "Switched to the new key. Now deactivate and delete the old key in Okta."
@@ -113,7 +120,7 @@ pub async fn disconnect(
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
     user.require(Role::Admin)?;
-    connections::disconnect(&state, &user, &name).await?;
+    state.app.disconnect(&user.actor(), &name).await?;
     if let Some(s) = user.session_key() {
         state.pending.remove(s, &rotate_purpose(&name));
     }

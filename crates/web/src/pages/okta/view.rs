@@ -10,7 +10,7 @@ use steward_doctor::{Report, SCOPES, SetupStep};
 
 use crate::auth::CurrentUser;
 use crate::pages::layout::csrf_field;
-use crate::repo::Connection;
+use steward_app::Connection;
 
 /// A field's problem, with the setup step to fix it in.
 #[derive(Clone, Debug)]

@@ -116,7 +116,7 @@ impl fmt::Debug for PasswordHashString {
 }
 
 /// Hashes a password with argon2id and a random salt. CPU-heavy: call it from
-/// `spawn_blocking` in request handlers (see [`crate::accounts`]).
+/// `spawn_blocking` in request handlers (see `crate::accounts`).
 pub fn hash_password(password: &Secret) -> Result<PasswordHashString, CryptoError> {
     let salt_bytes = random_bytes::<16>()?;
     let salt =
