@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{stderr, stdout, temp_dir};
 
-async fn sim() -> RunningSim {
+pub(crate) async fn sim() -> RunningSim {
     let config = SimConfig {
         users: 60,
         groups: 8,
@@ -42,7 +42,7 @@ fn steward_command(data_dir: &Path, args: &[String]) -> Command {
 }
 
 /// Runs [`steward_command`] to its end.
-async fn steward_in(data_dir: &Path, args: &[&str], extra: &[String]) -> Output {
+pub(crate) async fn steward_in(data_dir: &Path, args: &[&str], extra: &[String]) -> Output {
     let args: Vec<String> = args
         .iter()
         .map(|s| s.to_string())

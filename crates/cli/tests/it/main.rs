@@ -1,5 +1,6 @@
 //! The real `steward` binary: exit codes, `--json` shape, `api`, `keygen`.
 
+mod agree;
 mod demo;
 mod inventory;
 
