@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 use steward_inventory::{ConnectionId, StoreError};
 
+use crate::locks::LockSpace;
 use crate::url::{database_url_from_env, redact_url};
 use crate::writer::SqliteWriter;
 
@@ -78,6 +79,8 @@ pub struct Store {
     pub(crate) live_user_totals: Arc<Mutex<HashMap<ConnectionId, (RunStamp, i64)>>>,
     /// SQLite: the inventory's write path (see [`crate::writer`]).
     writer: Option<SqliteWriter>,
+    /// Where this database's sync locks live (see [`crate::locks`]).
+    pub(crate) sync_locks: LockSpace,
 }
 
 /// A finished sync run: `(id, finished_at ms)`. Only sync runs write the inventory, so
@@ -108,14 +111,20 @@ impl Store {
     /// - `postgres://user@host/db` (`?options=-c%20search_path%3Dschema` selects a schema).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let redacted: Arc<str> = redact_url(url).into();
-        let (pool, writer) = match Backend::from_url(url) {
+        let (pool, writer, sync_locks) = match Backend::from_url(url) {
             Some(Backend::Sqlite) => {
                 let (pool, writer) = connect_sqlite(url, &redacted).await?;
-                (Pool::Sqlite(pool), Some(writer))
+                let locks = if sqlite_in_memory(url) {
+                    LockSpace::in_process()
+                } else {
+                    LockSpace::next_to(&sqlite_file(url, &redacted)?)
+                };
+                (Pool::Sqlite(pool), Some(writer), locks)
             }
             Some(Backend::Postgres) => (
                 Pool::Postgres(connect_postgres(url, &redacted).await?),
                 None,
+                LockSpace::postgres(),
             ),
             None => {
                 return Err(StoreError::Database(format!(
@@ -129,6 +138,7 @@ impl Store {
             redacted_url: redacted,
             live_user_totals: Arc::default(),
             writer,
+            sync_locks,
         };
         store.migrate().await?;
         tracing::debug!(url = %store.redacted_url, "database ready");
@@ -316,7 +326,7 @@ async fn connect_sqlite(
         // 16 MiB page cache per connection (default 2 MiB), allocated as used: the
         // inventory indexes of a 100k-user org are tens of MiB.
         .pragma("cache_size", "-16384");
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let in_memory = sqlite_in_memory(url);
     let pool = if in_memory {
         // An in-memory database lives as long as a connection to it: keep exactly one, forever.
         // (Several connections would need a shared cache, whose table locks bypass
@@ -355,6 +365,19 @@ async fn connect_sqlite(
         .await
     };
     Ok((pool, writer.map_err(open_err)?))
+}
+
+/// Whether a SQLite URL names an in-memory database (`sqlite::memory:`, `mode=memory`).
+fn sqlite_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// The database file a SQLite URL names, as sqlx reads it (percent-decoded, relative to the
+/// working directory).
+fn sqlite_file(url: &str, redacted: &str) -> Result<std::path::PathBuf, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Database(format!("invalid database URL {redacted}: {e}")))?;
+    Ok(options.get_filename().to_path_buf())
 }
 
 async fn connect_postgres(url: &str, redacted: &str) -> Result<PgPool, StoreError> {
@@ -401,6 +424,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sso_events_in_time_order",
         include_str!("../migrations/sqlite/0006_sso_events_in_time_order.sql"),
     ),
+    (
+        9,
+        "sync_locks",
+        include_str!("../migrations/sqlite/0009_sync_locks.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -432,6 +460,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "sso_events_in_time_order",
         include_str!("../migrations/postgres/0006_sso_events_in_time_order.sql"),
+    ),
+    (
+        9,
+        "sync_locks",
+        include_str!("../migrations/postgres/0009_sync_locks.sql"),
     ),
 ];
 

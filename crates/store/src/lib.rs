@@ -18,7 +18,9 @@
 //!   plain http on loopback).
 //! - `secret`: [`MasterKey`] and AES-256-GCM sealing of private keys.
 //! - [`accounts`], [`audit`]: the web app's accounts, sessions, API tokens (hashes only),
-//!   audit trail, and the sync leases that keep one sync per connection across instances.
+//!   and audit trail.
+//! - [`locks`]: sync locks that keep one sync per connection across processes and die with
+//!   their holder (advisory locks on PostgreSQL, lock files on SQLite).
 //! - [`browse`]: reads for the web UI's inventory pages (groups, apps, runs).
 //!
 //! # Conventions
@@ -45,6 +47,7 @@ pub mod audit;
 pub mod browse;
 mod connection_transport;
 pub mod connections;
+pub mod locks;
 pub mod queries;
 
 pub use connection_transport::ConnectionTransport;
@@ -52,6 +55,7 @@ pub use connections::{AccountError, Connection, NewConnection, Workspace, Worksp
 #[doc(hidden)]
 pub use db::embedded_migrations;
 pub use db::{Backend, Clock, Store};
+pub use locks::{LockHolder, SyncLock};
 pub use secret::{MASTER_KEY_ENV, MASTER_KEY_FILE, MASTER_KEY_FILE_ENV};
 pub use secret::{MasterKey, MasterKeyError};
 pub use steward_inventory::StoreError;

@@ -8,6 +8,7 @@
 mod common;
 mod connections;
 mod inventory;
+mod locks;
 mod queries;
 mod runs;
 mod schema;

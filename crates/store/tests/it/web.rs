@@ -1,60 +1,11 @@
-//! The web's tables and reads: sync leases, groups and apps with counts, details, runs.
+//! The web's tables and reads: groups and apps with counts, details, runs.
 
-use chrono::TimeDelta;
 use steward_inventory::{InventoryStore, SsoEvent, SyncKind, SyncStats};
 use steward_store::browse::ListQuery;
 
 use crate::common::*;
 
 const C: i64 = 1;
-
-#[tokio::test]
-async fn sync_leases_allow_one_holder_until_expiry() {
-    on_each_backend(|store| async move {
-        let ttl = TimeDelta::seconds(60);
-        let t = t0();
-        assert!(store.try_acquire_sync_lease(C, "a", t, ttl).await.unwrap());
-        assert!(!store.try_acquire_sync_lease(C, "b", t, ttl).await.unwrap());
-        // Another connection is independent; the holder may re-take its own.
-        assert!(store.try_acquire_sync_lease(2, "b", t, ttl).await.unwrap());
-        assert!(store.try_acquire_sync_lease(C, "a", t, ttl).await.unwrap());
-        // Renewed, it outlives the first expiry.
-        let later = t + TimeDelta::seconds(50);
-        assert!(store.renew_sync_lease(C, "a", later, ttl).await.unwrap());
-        assert!(!store.renew_sync_lease(C, "b", later, ttl).await.unwrap());
-        let after_first = t + TimeDelta::seconds(70);
-        assert!(
-            !store
-                .try_acquire_sync_lease(C, "b", after_first, ttl)
-                .await
-                .unwrap()
-        );
-        // Expired: taken over; the old holder can neither renew nor release it.
-        let expired = later + TimeDelta::seconds(61);
-        assert!(
-            store
-                .try_acquire_sync_lease(C, "b", expired, ttl)
-                .await
-                .unwrap()
-        );
-        assert!(!store.renew_sync_lease(C, "a", expired, ttl).await.unwrap());
-        store.release_sync_lease(C, "a").await.unwrap();
-        assert!(
-            !store
-                .try_acquire_sync_lease(C, "a", expired, ttl)
-                .await
-                .unwrap()
-        );
-        store.release_sync_lease(C, "b").await.unwrap();
-        assert!(
-            store
-                .try_acquire_sync_lease(C, "a", expired, ttl)
-                .await
-                .unwrap()
-        );
-    })
-    .await;
-}
 
 #[tokio::test]
 async fn groups_and_apps_with_counts_details_and_runs() {
