@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 use steward_inventory::{ConnectionId, StoreError};
 
+use crate::audit::AuditKey;
 use crate::url::{database_url_from_env, redact_url};
 use crate::writer::SqliteWriter;
 
@@ -78,6 +79,8 @@ pub struct Store {
     pub(crate) live_user_totals: Arc<Mutex<HashMap<ConnectionId, (RunStamp, i64)>>>,
     /// SQLite: the inventory's write path (see [`crate::writer`]).
     writer: Option<SqliteWriter>,
+    /// Seals audit events (see [`crate::audit`]); set by [`Store::with_audit_key`].
+    pub(crate) audit_key: Option<Arc<AuditKey>>,
 }
 
 /// A finished sync run: `(id, finished_at ms)`. Only sync runs write the inventory, so
@@ -129,6 +132,7 @@ impl Store {
             redacted_url: redacted,
             live_user_totals: Arc::default(),
             writer,
+            audit_key: None,
         };
         store.migrate().await?;
         tracing::debug!(url = %store.redacted_url, "database ready");
@@ -401,6 +405,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sso_events_in_time_order",
         include_str!("../migrations/sqlite/0006_sso_events_in_time_order.sql"),
     ),
+    (
+        8,
+        "audit_chain",
+        include_str!("../migrations/sqlite/0008_audit_chain.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -432,6 +441,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "sso_events_in_time_order",
         include_str!("../migrations/postgres/0006_sso_events_in_time_order.sql"),
+    ),
+    (
+        8,
+        "audit_chain",
+        include_str!("../migrations/postgres/0008_audit_chain.sql"),
     ),
 ];
 

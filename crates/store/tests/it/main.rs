@@ -5,6 +5,7 @@
 // Helpers outside `#[test]` functions are test code too (clippy.toml allows unwrap in tests).
 #![allow(clippy::unwrap_used)]
 
+mod audit;
 mod common;
 mod connections;
 mod inventory;
