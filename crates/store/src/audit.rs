@@ -633,6 +633,14 @@ pub(crate) trait AuditTx {
         key: &AuditKey,
         e: &NewAuditEvent,
     ) -> Result<AuditEvent, StoreError>;
+
+    /// Appends `e` and commits; on any failure rolls the whole transaction back (the
+    /// change with it) and returns the error.
+    async fn commit_audited(
+        self,
+        key: &AuditKey,
+        e: &NewAuditEvent,
+    ) -> Result<AuditEvent, StoreError>;
 }
 
 const ADVANCE_HEAD: &str =
@@ -718,6 +726,25 @@ macro_rules! impl_audit_tx {
                     .await
                     .map_err(db_err)?;
                 prepared.event(seq, &prev, &hash)
+            }
+
+            async fn commit_audited(
+                mut self,
+                key: &AuditKey,
+                e: &NewAuditEvent,
+            ) -> Result<AuditEvent, StoreError> {
+                match self.append_audit(key, e).await {
+                    Ok(event) => {
+                        self.commit().await.map_err(db_err)?;
+                        Ok(event)
+                    }
+                    Err(err) => {
+                        // Rolled back now rather than on drop: a dropped transaction is
+                        // rolled back only when its connection is next used.
+                        let _ = self.rollback().await;
+                        Err(err)
+                    }
+                }
             }
         }
     };
@@ -879,19 +906,7 @@ impl Store {
     /// method making the change instead.
     pub async fn append_audit(&self, e: &NewAuditEvent) -> Result<AuditEvent, StoreError> {
         let key = self.audit_key()?;
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
-            match tx.append_audit(&key, e).await {
-                Ok(event) => {
-                    tx.commit().await.map_err(db_err)?;
-                    Ok(event)
-                }
-                Err(err) => {
-                    tx.rollback().await.map_err(db_err)?;
-                    Err(err)
-                }
-            }
-        })
+        on_pool!(self, p => p.begin_write().await?.commit_audited(&key, e).await)
     }
 
     /// Events matching `f`, newest first (by time, then seq).

@@ -29,6 +29,19 @@ pub fn event(workspace: i64, i: i64, action: &str) -> NewAuditEvent {
     }
 }
 
+/// An event recording a change in `workspace` by account 1.
+pub fn change(workspace: i64, action: &str) -> NewAuditEvent {
+    NewAuditEvent {
+        workspace,
+        at: t0(),
+        actor: Actor::account(1, "alice"),
+        action: action.into(),
+        target: Target::new(action.split('.').next().unwrap_or(action), ""),
+        details: json!({}),
+        request_id: Some("req-1".into()),
+    }
+}
+
 /// A workspace with `n` events.
 async fn history(store: &Store, name: &str, n: i64) -> i64 {
     let ws = store.create_workspace(name).await.unwrap().id;
