@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod audit;
+mod audited;
 mod common;
 mod connections;
 mod inventory;
