@@ -5,14 +5,21 @@
 //! never sees a bearer secret). A session's CSRF token is stored as is: forms must embed it,
 //! and it is useless without the session cookie. `Debug` of every row type hides the hash
 //! and the CSRF token.
+//!
+//! Every change takes the [`NewAuditEvent`] that records it and appends it in the change's
+//! own write transaction (see [`crate::audit`]): a change that fails (a taken user name,
+//! the last admin, an id that does not exist) writes no event, and a failed append undoes
+//! the change. Bookkeeping (`touch_session`, `touch_api_token`, `delete_expired_sessions`)
+//! is not audited.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use steward_inventory::StoreError;
 
+use crate::audit::{AuditTx, NewAuditEvent};
 use crate::connections::AccountError;
-use crate::db::{RowExt, Store, db_err, on_pool};
+use crate::db::{Backend, BeginWrite, RowExt, Store, db_err, on_pool};
 use crate::time::{from_ms, ms, opt_from_ms};
 
 /// A change to an account ([`Store::update_account`]).
@@ -20,11 +27,12 @@ use crate::time::{from_ms, ms, opt_from_ms};
 pub enum AccountUpdate<'a> {
     /// A new role (`admin`, `approver`, `viewer`).
     Role(&'a str),
-    /// Disable as of this time: the account can't sign in; its sessions and tokens stop.
+    /// Disable as of this time: the account can't sign in; its sessions are deleted and its
+    /// tokens stop.
     Disable(DateTime<Utc>),
     /// Enable again.
     Enable,
-    /// A new argon2id PHC string.
+    /// A new argon2id PHC string; the account's sessions are deleted (signed out everywhere).
     PasswordHash(&'a str),
 }
 
@@ -176,35 +184,45 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 impl Store {
-    /// Creates an account; [`AccountError::AlreadyExists`] when the user name is taken.
+    /// Creates an account and records `audit` with it; [`AccountError::AlreadyExists`] when
+    /// the user name is taken. The event's `target.id` is set to the new account's id.
     pub async fn create_account(
         &self,
         username: &str,
         password_hash: &str,
         role: &str,
         created_at: DateTime<Utc>,
+        audit: &NewAuditEvent,
     ) -> Result<AccountRow, AccountError> {
+        let key = self.audit_key()?;
         let sql = format!(
             "INSERT INTO accounts (username, password_hash, role, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING {ACCOUNT_COLUMNS}"
         );
-        let result = on_pool!(self, p => {
-            sqlx::query(&sql)
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let inserted = sqlx::query(&sql)
                 .bind(username)
                 .bind(password_hash)
                 .bind(role)
                 .bind(ms(created_at))
-                .fetch_one(p)
-                .await
-                .map(|r| account_from_row(&r))
-        });
-        match result {
-            Ok(a) => Ok(a?),
-            Err(e) if is_unique_violation(&e) => {
-                Err(AccountError::AlreadyExists(format!("account {username:?}")))
-            }
-            Err(e) => Err(db_err(e).into()),
-        }
+                .fetch_one(&mut *tx)
+                .await;
+            let account = match inserted {
+                Ok(r) => account_from_row(&r)?,
+                Err(e) => {
+                    tx.rollback().await.map_err(db_err)?;
+                    if is_unique_violation(&e) {
+                        return Err(AccountError::AlreadyExists(format!("account {username:?}")));
+                    }
+                    return Err(db_err(e).into());
+                }
+            };
+            let mut audit = audit.clone();
+            audit.target.id = account.id.to_string();
+            tx.commit_audited(&key, &audit).await?;
+            Ok(account)
+        })
     }
 
     /// The account with this id.
@@ -248,13 +266,21 @@ impl Store {
         })
     }
 
-    /// Applies `change` to account `id`. A change that would leave no enabled admin (demoting
-    /// or disabling the last one) is refused in the same statement that makes it, so two
-    /// admins cannot lock each other out one request at a time.
+    /// Applies `change` to account `id` and records `audit` with it. `Disable` and
+    /// `PasswordHash` also delete the account's sessions in the same transaction (a reset
+    /// password or a disabled account is signed out everywhere).
+    ///
+    /// A change that would leave no enabled admin (demoting or disabling the last one) is
+    /// refused ([`AccountUpdated::LastAdmin`], no event). The guard is race-free: the
+    /// transaction first locks every enabled admin row (`FOR UPDATE` on PostgreSQL, where
+    /// under READ COMMITTED two admins demoting each other at once would otherwise both see
+    /// the other still admin and both succeed; SQLite's `BEGIN IMMEDIATE` already serializes
+    /// writers), then updates with the guard in the statement.
     pub async fn update_account(
         &self,
         id: i64,
         change: AccountUpdate<'_>,
+        audit: &NewAuditEvent,
     ) -> Result<AccountUpdated, StoreError> {
         // Both guards read "the account is not an admin, or another enabled admin exists".
         const SET_ROLE: &str = "UPDATE accounts SET role = $2 WHERE id = $1 \
@@ -263,7 +289,20 @@ impl Store {
         const DISABLE: &str = "UPDATE accounts SET disabled_at = $2 WHERE id = $1 \
              AND (role <> 'admin' OR EXISTS (SELECT 1 FROM accounts o \
              WHERE o.role = 'admin' AND o.disabled_at IS NULL AND o.id <> $1))";
-        let affected = on_pool!(self, p => {
+        const LOCK_ADMINS: &str =
+            "SELECT id FROM accounts WHERE role = 'admin' AND disabled_at IS NULL FOR UPDATE";
+        let key = self.audit_key()?;
+        let guarded = matches!(change, AccountUpdate::Role(_) | AccountUpdate::Disable(_));
+        let signs_out = matches!(
+            change,
+            AccountUpdate::Disable(_) | AccountUpdate::PasswordHash(_)
+        );
+        let postgres = self.backend() == Backend::Postgres;
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            if guarded && postgres {
+                sqlx::query(LOCK_ADMINS).fetch_all(&mut *tx).await.map_err(db_err)?;
+            }
             let q = match change {
                 AccountUpdate::Role(role) => sqlx::query(SET_ROLE).bind(id).bind(role),
                 AccountUpdate::Disable(at) => sqlx::query(DISABLE).bind(id).bind(ms(at)),
@@ -276,32 +315,42 @@ impl Store {
                         .bind(hash)
                 }
             };
-            q.execute(p).await.map_err(db_err)?.rows_affected()
-        });
-        if affected > 0 {
-            return Ok(AccountUpdated::Done);
-        }
-        Ok(match self.find_account(id).await? {
-            None => AccountUpdated::NotFound,
-            Some(_) => AccountUpdated::LastAdmin,
+            let affected = q.execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+            if affected == 0 {
+                let exists = sqlx::query("SELECT 1 FROM accounts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .is_some();
+                tx.rollback().await.map_err(db_err)?;
+                return Ok(if exists {
+                    AccountUpdated::LastAdmin
+                } else {
+                    AccountUpdated::NotFound
+                });
+            }
+            if signs_out {
+                sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            tx.commit_audited(&key, audit).await?;
+            Ok(AccountUpdated::Done)
         })
     }
 
-    /// Signs an account out everywhere: deletes its sessions; returns how many.
-    pub async fn delete_account_sessions(&self, account_id: i64) -> Result<u64, StoreError> {
+    /// Stores a session (a sign-in) and records `audit` with it.
+    pub async fn create_session(
+        &self,
+        s: &SessionRow,
+        audit: &NewAuditEvent,
+    ) -> Result<(), StoreError> {
+        let key = self.audit_key()?;
         on_pool!(self, p => {
-            Ok(sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-                .bind(account_id)
-                .execute(p)
-                .await
-                .map_err(db_err)?
-                .rows_affected())
-        })
-    }
-
-    /// Stores a session.
-    pub async fn create_session(&self, s: &SessionRow) -> Result<(), StoreError> {
-        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
             sqlx::query(
                 "INSERT INTO sessions (id_hash, account_id, csrf, created_at, expires_at, \
                  last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -312,9 +361,10 @@ impl Store {
             .bind(ms(s.created_at))
             .bind(ms(s.expires_at))
             .bind(ms(s.last_seen_at))
-            .execute(p)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+            tx.commit_audited(&key, audit).await?;
         });
         Ok(())
     }
@@ -347,16 +397,29 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a session (logout).
-    pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+    /// Deletes a session (logout) and records `audit` with it; `false` (and no event) when
+    /// there was no such session.
+    pub async fn delete_session(
+        &self,
+        id_hash: &str,
+        audit: &NewAuditEvent,
+    ) -> Result<bool, StoreError> {
+        let key = self.audit_key()?;
         on_pool!(self, p => {
-            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            let mut tx = p.begin_write().await?;
+            let deleted = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
                 .bind(id_hash)
-                .execute(p)
+                .execute(&mut *tx)
                 .await
-                .map_err(db_err)?;
-        });
-        Ok(())
+                .map_err(db_err)?
+                .rows_affected();
+            if deleted == 0 {
+                tx.rollback().await.map_err(db_err)?;
+                return Ok(false);
+            }
+            tx.commit_audited(&key, audit).await?;
+            Ok(true)
+        })
     }
 
     /// Deletes sessions that expired before `now`; returns how many.
@@ -371,7 +434,8 @@ impl Store {
         })
     }
 
-    /// Stores an API token (by its hash) and returns it with its id.
+    /// Stores an API token (by its hash), records `audit` with it, and returns it with its
+    /// id. The event's `target.id` is set to the new token's id.
     pub async fn create_api_token(
         &self,
         name: &str,
@@ -379,29 +443,38 @@ impl Store {
         token_hash: &str,
         created_by: i64,
         created_at: DateTime<Utc>,
+        audit: &NewAuditEvent,
     ) -> Result<ApiTokenRow, AccountError> {
+        let key = self.audit_key()?;
         let sql = format!(
             "INSERT INTO api_tokens (name, role, token_hash, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLUMNS}"
         );
-        let result = on_pool!(self, p => {
-            sqlx::query(&sql)
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let inserted = sqlx::query(&sql)
                 .bind(name)
                 .bind(role)
                 .bind(token_hash)
                 .bind(created_by)
                 .bind(ms(created_at))
-                .fetch_one(p)
-                .await
-                .map(|r| token_from_row(&r))
-        });
-        match result {
-            Ok(t) => Ok(t?),
-            Err(e) if is_unique_violation(&e) => {
-                Err(AccountError::AlreadyExists("API token".into()))
-            }
-            Err(e) => Err(db_err(e).into()),
-        }
+                .fetch_one(&mut *tx)
+                .await;
+            let token = match inserted {
+                Ok(r) => token_from_row(&r)?,
+                Err(e) => {
+                    tx.rollback().await.map_err(db_err)?;
+                    if is_unique_violation(&e) {
+                        return Err(AccountError::AlreadyExists("API token".into()));
+                    }
+                    return Err(db_err(e).into());
+                }
+            };
+            let mut audit = audit.clone();
+            audit.target.id = token.id.to_string();
+            tx.commit_audited(&key, &audit).await?;
+            Ok(token)
+        })
     }
 
     /// The API token with this hash.
@@ -434,16 +507,28 @@ impl Store {
         })
     }
 
-    /// Deletes (revokes) an API token; `false` if there was none with this id.
-    pub async fn delete_api_token(&self, id: i64) -> Result<bool, StoreError> {
+    /// Deletes (revokes) an API token and records `audit` with it; `false` (and no event)
+    /// if there was none with this id.
+    pub async fn delete_api_token(
+        &self,
+        id: i64,
+        audit: &NewAuditEvent,
+    ) -> Result<bool, StoreError> {
+        let key = self.audit_key()?;
         on_pool!(self, p => {
-            Ok(sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+            let mut tx = p.begin_write().await?;
+            let deleted = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
                 .bind(id)
-                .execute(p)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?
-                .rows_affected()
-                > 0)
+                .rows_affected();
+            if deleted == 0 {
+                tx.rollback().await.map_err(db_err)?;
+                return Ok(false);
+            }
+            tx.commit_audited(&key, audit).await?;
+            Ok(true)
         })
     }
 

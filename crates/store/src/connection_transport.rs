@@ -1,14 +1,16 @@
 //! How to reach a connection's org besides its domain: an extra trusted CA certificate and
 //! whether plain http on loopback is allowed. Kept apart from [`crate::Connection`] (columns
-//! added by migration 0003) so that the connection type and its constructors stay unchanged;
-//! the CLI's `connect` writes it and `sync` reads it to build the same client the doctor
-//! tested.
+//! added by migration 0003) so that the connection type stays unchanged; a new connection
+//! gets it in [`crate::NewConnection`], and `sync` reads it to build the same client the
+//! doctor tested.
 
 use serde::Serialize;
 use sqlx::Row as _;
 use steward_inventory::{ConnectionId, StoreError};
 
-use crate::db::{RowExt, Store, db_err, on_pool};
+use crate::audit::{AuditTx, NewAuditEvent};
+use crate::connections::changed_in;
+use crate::db::{BeginWrite, RowExt, Store, db_err, on_pool};
 use crate::time::ms;
 
 /// Transport settings of a connection. Nothing here is secret (a CA certificate is public).
@@ -22,31 +24,36 @@ pub struct ConnectionTransport {
 }
 
 impl Store {
-    /// Stores the transport settings of connection `id`.
+    /// Stores the transport settings of connection `id` and records `audit` with them.
     pub async fn set_connection_transport(
         &self,
         id: ConnectionId,
         transport: &ConnectionTransport,
+        audit: &NewAuditEvent,
     ) -> Result<(), StoreError> {
+        let key = self.audit_key()?;
         let now = ms(self.now());
-        let rows = on_pool!(self, p => {
-            sqlx::query(
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let row = sqlx::query(
                 "UPDATE okta_connections SET ca_cert_pem = $2, allow_insecure_loopback = $3, \
-                 updated_at = $4 WHERE id = $1",
+                 updated_at = $4 WHERE id = $1 RETURNING workspace_id",
             )
             .bind(id)
             .bind(transport.ca_cert_pem.as_deref())
             .bind(transport.allow_insecure_loopback)
             .bind(now)
-            .execute(p)
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(db_err)?
-            .rows_affected()
-        });
-        if rows == 0 {
-            return Err(StoreError::NotFound(format!("connection {id}")));
-        }
-        Ok(())
+            .map_err(db_err)?;
+            let workspace = row.map(|r| r.int("workspace_id")).transpose()?;
+            if let Err(e) = changed_in(id, workspace, audit) {
+                tx.rollback().await.map_err(db_err)?;
+                return Err(e);
+            }
+            tx.commit_audited(&key, audit).await?;
+            Ok(())
+        })
     }
 
     /// The transport settings of connection `id` (defaults for a connection that never had

@@ -5,6 +5,10 @@
 //! copied onto another row does not open. Domain and client id are therefore fixed for the
 //! life of a connection. [`Connection`] carries no key material; the only way to read the key
 //! back is [`Store::connection_private_key`].
+//!
+//! Every change takes the [`NewAuditEvent`] that records it and appends it in the change's
+//! own write transaction (see [`crate::audit`]); the event must belong to the workspace of
+//! the connection it changes.
 
 use std::fmt;
 
@@ -14,6 +18,8 @@ use sqlx::Row as _;
 use steward_inventory::{ConnectionId, StoreError};
 use zeroize::Zeroizing;
 
+use crate::audit::{AuditTx, NewAuditEvent};
+use crate::connection_transport::ConnectionTransport;
 use crate::db::{BeginWrite, RowExt, Store, db_err, on_pool};
 use crate::secret::MasterKey;
 use crate::time::{from_ms, ms};
@@ -46,6 +52,10 @@ pub struct NewConnection {
     pub dpop_mode: String,
     /// The private key: PEM (PKCS#8, PKCS#1 or SEC1) or a private JWK as JSON.
     pub private_key_pem: Zeroizing<String>,
+    /// How to reach the org (extra CA certificate, plain http on loopback).
+    pub transport: ConnectionTransport,
+    /// Initial status (e.g. [`NEW_CONNECTION_STATUS`], or `ok` after a passing doctor).
+    pub status: String,
 }
 
 impl fmt::Debug for NewConnection {
@@ -57,6 +67,8 @@ impl fmt::Debug for NewConnection {
             .field("key_id", &self.key_id)
             .field("dpop_mode", &self.dpop_mode)
             .field("private_key_pem", &"<hidden>")
+            .field("transport", &self.transport)
+            .field("status", &self.status)
             .finish()
     }
 }
@@ -88,7 +100,7 @@ pub struct Connection {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Status of a connection just created.
+/// Status of a connection just created and not yet tested.
 pub const NEW_CONNECTION_STATUS: &str = "new";
 
 /// Failures of the workspace and connection API.
@@ -142,6 +154,33 @@ fn thumbprint(private_key: &str) -> Result<String, AccountError> {
     };
     key.map(|k| k.thumbprint())
         .map_err(|e| AccountError::InvalidPrivateKey(e.to_string()))
+}
+
+/// Refuses an event meant for another workspace's chain than the change's.
+pub(crate) fn same_workspace(
+    audit: &NewAuditEvent,
+    workspace: WorkspaceId,
+) -> Result<(), StoreError> {
+    if audit.workspace == workspace {
+        return Ok(());
+    }
+    Err(StoreError::Database(format!(
+        "audit event for workspace {} on a change in workspace {workspace}",
+        audit.workspace
+    )))
+}
+
+/// After an `UPDATE … RETURNING workspace_id` of connection `id`: not found, or the event's
+/// workspace is not the connection's.
+pub(crate) fn changed_in(
+    id: ConnectionId,
+    workspace: Option<WorkspaceId>,
+    audit: &NewAuditEvent,
+) -> Result<(), StoreError> {
+    match workspace {
+        None => Err(StoreError::NotFound(format!("connection {id}"))),
+        Some(ws) => same_workspace(audit, ws),
+    }
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -254,21 +293,27 @@ impl Store {
         })
     }
 
-    /// Stores a new connection in `workspace`, its private key sealed under `master`. The
-    /// key is parsed first (its thumbprint is stored), so a connection never holds a key
-    /// that cannot sign.
+    /// Stores a new connection in `workspace` with its transport settings and initial
+    /// status, its private key sealed under `master` (key date: now), and records `audit`
+    /// with it, in one transaction. The key is parsed first (its thumbprint is stored), so
+    /// a connection never holds a key that cannot sign. The event's `target.id` is set to
+    /// the new connection's id.
     pub async fn create_connection(
         &self,
         workspace: WorkspaceId,
         new: &NewConnection,
         master: &MasterKey,
+        audit: &NewAuditEvent,
     ) -> Result<Connection, AccountError> {
+        let key = self.audit_key()?;
+        same_workspace(audit, workspace)?;
         let thumbprint = thumbprint(&new.private_key_pem)?;
         let now = ms(self.now());
         let sql = format!(
             "INSERT INTO okta_connections (workspace_id, name, domain, client_id, key_id, \
              dpop_mode, status, private_key_ciphertext, private_key_nonce, key_thumbprint, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $10) \
+             created_at, updated_at, key_created_at, ca_cert_pem, allow_insecure_loopback) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $10, $10, $11, $12) \
              RETURNING {CONNECTION_COLUMNS}"
         );
         on_pool!(self, p => {
@@ -290,10 +335,12 @@ impl Store {
                 .bind(&new.client_id)
                 .bind(new.key_id.as_deref())
                 .bind(&new.dpop_mode)
-                .bind(NEW_CONNECTION_STATUS)
+                .bind(&new.status)
                 .bind(Vec::<u8>::new())
                 .bind(&thumbprint)
                 .bind(now)
+                .bind(new.transport.ca_cert_pem.as_deref())
+                .bind(new.transport.allow_insecure_loopback)
                 .fetch_one(&mut *tx)
                 .await;
             let connection = match inserted {
@@ -322,7 +369,9 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
+            let mut audit = audit.clone();
+            audit.target.id = connection.id.to_string();
+            tx.commit_audited(&key, &audit).await?;
             tracing::info!(
                 connection = connection.id,
                 workspace,
@@ -426,51 +475,65 @@ impl Store {
     }
 
     /// Replaces a connection's private key (rotation): seals `private_key_pem` under
-    /// `master`, stores its thumbprint and the new `key_id`.
+    /// `master`, stores its thumbprint, the new `key_id` and the key date (now), and records
+    /// `audit`, in one transaction.
     pub async fn replace_connection_key(
         &self,
         id: ConnectionId,
         private_key_pem: &Zeroizing<String>,
         key_id: Option<&str>,
         master: &MasterKey,
+        audit: &NewAuditEvent,
     ) -> Result<Connection, AccountError> {
+        let key = self.audit_key()?;
         let thumbprint = thumbprint(private_key_pem)?;
-        let connection = self
-            .find_connection(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("connection {id}")))?;
-        let aad = key_aad(
-            connection.workspace_id,
-            id,
-            &connection.domain,
-            &connection.client_id,
-        );
-        let (sealed, nonce) = master
-            .seal(&aad, private_key_pem.as_bytes())
-            .map_err(|_| AccountError::Encrypt)?;
         let now = ms(self.now());
-        let sql = format!(
+        let select = format!("SELECT {CONNECTION_COLUMNS} FROM okta_connections WHERE id = $1");
+        let update = format!(
             "UPDATE okta_connections SET private_key_ciphertext = $2, private_key_nonce = $3, \
-             key_thumbprint = $4, key_id = $5, updated_at = $6 \
-             WHERE id = $1 AND domain = $7 AND client_id = $8 RETURNING {CONNECTION_COLUMNS}"
+             key_thumbprint = $4, key_id = $5, updated_at = $6, key_created_at = $6 \
+             WHERE id = $1 RETURNING {CONNECTION_COLUMNS}"
         );
-        let row = on_pool!(self, p => {
-            let row = sqlx::query(&sql)
+        let updated = on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            // Read in the write transaction: the sealed key's AAD binds the domain and
+            // client id, which must not change between the read and the write.
+            let row = sqlx::query(&select)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let Some(connection) = row.map(|r| connection_from_row(&r)).transpose()? else {
+                tx.rollback().await.map_err(db_err)?;
+                return Err(StoreError::NotFound(format!("connection {id}")).into());
+            };
+            if let Err(e) = same_workspace(audit, connection.workspace_id) {
+                tx.rollback().await.map_err(db_err)?;
+                return Err(e.into());
+            }
+            let aad = key_aad(
+                connection.workspace_id,
+                id,
+                &connection.domain,
+                &connection.client_id,
+            );
+            let (sealed, nonce) = master
+                .seal(&aad, private_key_pem.as_bytes())
+                .map_err(|_| AccountError::Encrypt)?;
+            let row = sqlx::query(&update)
                 .bind(id)
                 .bind(sealed)
                 .bind(nonce)
                 .bind(&thumbprint)
                 .bind(key_id)
                 .bind(now)
-                .bind(&connection.domain)
-                .bind(&connection.client_id)
-                .fetch_optional(p)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err)?;
-            row.map(|r| connection_from_row(&r)).transpose()?
+            let updated = connection_from_row(&row)?;
+            tx.commit_audited(&key, audit).await?;
+            updated
         });
-        // Gone (or its domain changed) since it was read: the sealed key would not match.
-        let updated = row.ok_or_else(|| StoreError::NotFound(format!("connection {id}")))?;
         tracing::info!(
             connection = id,
             "replaced the private key of an Okta connection"
@@ -478,43 +541,55 @@ impl Store {
         Ok(updated)
     }
 
-    /// Sets a connection's status.
+    /// Sets a connection's status and records `audit` with it.
     pub async fn update_connection_status(
         &self,
         id: ConnectionId,
         status: &str,
+        audit: &NewAuditEvent,
     ) -> Result<(), StoreError> {
+        let key = self.audit_key()?;
         let now = ms(self.now());
-        let rows = on_pool!(self, p => {
-            sqlx::query("UPDATE okta_connections SET status = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
-                .bind(status)
-                .bind(now)
-                .execute(p)
-                .await
-                .map_err(db_err)?
-                .rows_affected()
-        });
-        if rows == 0 {
-            return Err(StoreError::NotFound(format!("connection {id}")));
-        }
-        Ok(())
-    }
-
-    /// Deletes a connection, its sealed key, and all its inventory, usage and sync state, in
-    /// one transaction.
-    pub async fn delete_connection(&self, id: ConnectionId) -> Result<(), StoreError> {
         on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            let deleted = sqlx::query("DELETE FROM okta_connections WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?
-                .rows_affected();
-            if deleted == 0 {
+            let row = sqlx::query(
+                "UPDATE okta_connections SET status = $2, updated_at = $3 WHERE id = $1 \
+                 RETURNING workspace_id",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if let Err(e) = changed_in(id, row.as_ref().map(|r| r.int("workspace_id")).transpose()?, audit) {
                 tx.rollback().await.map_err(db_err)?;
-                return Err(StoreError::NotFound(format!("connection {id}")));
+                return Err(e);
+            }
+            tx.commit_audited(&key, audit).await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a connection, its sealed key, and all its inventory, usage and sync state,
+    /// and records `audit`, in one transaction.
+    pub async fn delete_connection(
+        &self,
+        id: ConnectionId,
+        audit: &NewAuditEvent,
+    ) -> Result<(), StoreError> {
+        let key = self.audit_key()?;
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let deleted = sqlx::query("DELETE FROM okta_connections WHERE id = $1 RETURNING workspace_id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let workspace = deleted.map(|r| r.int("workspace_id")).transpose()?;
+            if let Err(e) = changed_in(id, workspace, audit) {
+                tx.rollback().await.map_err(db_err)?;
+                return Err(e);
             }
             for table in CONNECTION_TABLES {
                 sqlx::query(&format!("DELETE FROM {table} WHERE connection_id = $1"))
@@ -523,7 +598,7 @@ impl Store {
                     .await
                     .map_err(db_err)?;
             }
-            tx.commit().await.map_err(db_err)?;
+            tx.commit_audited(&key, audit).await?;
             tracing::info!(connection = id, "deleted an Okta connection and its inventory");
             Ok(())
         })

@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 use sqlx::{Postgres, Row, Sqlite, Transaction};
 use steward_inventory::{ConnectionId, StoreError};
 
+use crate::audit::AuditKey;
 use crate::locks::LockSpace;
 use crate::url::{database_url_from_env, redact_url};
 use crate::writer::SqliteWriter;
@@ -81,6 +82,8 @@ pub struct Store {
     writer: Option<SqliteWriter>,
     /// Where this database's sync locks live (see [`crate::locks`]).
     pub(crate) sync_locks: LockSpace,
+    /// Seals audit events (see [`crate::audit`]); set by [`Store::with_audit_key`].
+    pub(crate) audit_key: Option<Arc<AuditKey>>,
 }
 
 /// A finished sync run: `(id, finished_at ms)`. Only sync runs write the inventory, so
@@ -139,6 +142,7 @@ impl Store {
             live_user_totals: Arc::default(),
             writer,
             sync_locks,
+            audit_key: None,
         };
         store.migrate().await?;
         tracing::debug!(url = %store.redacted_url, "database ready");
@@ -425,6 +429,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_sso_events_in_time_order.sql"),
     ),
     (
+        8,
+        "audit_chain",
+        include_str!("../migrations/sqlite/0008_audit_chain.sql"),
+    ),
+    (
         9,
         "sync_locks",
         include_str!("../migrations/sqlite/0009_sync_locks.sql"),
@@ -460,6 +469,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "sso_events_in_time_order",
         include_str!("../migrations/postgres/0006_sso_events_in_time_order.sql"),
+    ),
+    (
+        8,
+        "audit_chain",
+        include_str!("../migrations/postgres/0008_audit_chain.sql"),
     ),
     (
         9,

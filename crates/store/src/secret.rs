@@ -87,6 +87,11 @@ impl MasterKey {
         Ok(MasterKey(array))
     }
 
+    /// The raw key, for deriving subkeys (the audit chain's HMAC key).
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Base64 of the key, to write it to a file or show it once for backup.
     pub fn to_base64(&self) -> Zeroizing<String> {
         Zeroizing::new(STANDARD.encode(self.0))

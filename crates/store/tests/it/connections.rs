@@ -5,13 +5,14 @@ use steward_jose::{Alg, PrivateKey};
 use steward_store::{AccountError, MasterKey, NewConnection, Store};
 use zeroize::Zeroizing;
 
+use crate::audit::{change, keyed};
 use crate::common::*;
 
-fn pem() -> Zeroizing<String> {
+pub fn pem() -> Zeroizing<String> {
     Zeroizing::new(PrivateKey::generate_ec(Alg::ES256).unwrap().to_pkcs8_pem())
 }
 
-fn new_connection(name: &str, key: &Zeroizing<String>) -> NewConnection {
+pub fn new_connection(name: &str, key: &Zeroizing<String>) -> NewConnection {
     NewConnection {
         name: name.into(),
         domain: "acme.okta.com".into(),
@@ -19,6 +20,8 @@ fn new_connection(name: &str, key: &Zeroizing<String>) -> NewConnection {
         key_id: Some("kid-1".into()),
         dpop_mode: "auto".into(),
         private_key_pem: key.clone(),
+        transport: Default::default(),
+        status: "new".into(),
     }
 }
 
@@ -30,6 +33,7 @@ fn key_body(pem: &str) -> String {
 #[tokio::test]
 async fn connection_keys_are_sealed_and_round_trip() {
     on_each_backend(|store| async move {
+        let store = keyed(store);
         let master = MasterKey::generate().unwrap();
         let ws = store.create_workspace("acme").await.unwrap();
         assert_eq!(ws.created_at, t0());
@@ -44,7 +48,7 @@ async fn connection_keys_are_sealed_and_round_trip() {
         let key = pem();
         let new = new_connection("prod", &key);
         assert!(!format!("{new:?}").contains(&key_body(&key)));
-        let conn = store.create_connection(ws.id, &new, &master).await.unwrap();
+        let conn = store.create_connection(ws.id, &new, &master, &change(ws.id, "connection.create")).await.unwrap();
         assert_eq!(conn.status, "new");
         assert_eq!(conn.workspace_id, ws.id);
         let expected_thumbprint = PrivateKey::from_pem(&key).unwrap().thumbprint();
@@ -54,12 +58,12 @@ async fn connection_keys_are_sealed_and_round_trip() {
 
         // Same name: refused in the same workspace, fine in another.
         assert!(matches!(
-            store.create_connection(ws.id, &new, &master).await,
+            store.create_connection(ws.id, &new, &master, &change(ws.id, "connection.create")).await,
             Err(AccountError::AlreadyExists(_))
         ));
-        let other = store.create_connection(other_ws.id, &new, &master).await.unwrap();
+        let other = store.create_connection(other_ws.id, &new, &master, &change(other_ws.id, "connection.create")).await.unwrap();
         assert!(matches!(
-            store.create_connection(9_999, &new, &master).await,
+            store.create_connection(9_999, &new, &master, &change(9_999, "connection.create")).await,
             Err(AccountError::Store(StoreError::NotFound(_)))
         ));
 
@@ -132,13 +136,19 @@ async fn connection_keys_are_sealed_and_round_trip() {
 #[tokio::test]
 async fn invalid_keys_are_refused_without_echoing_them() {
     on_each_backend(|store| async move {
+        let store = keyed(store);
         let master = MasterKey::generate().unwrap();
         let ws = store.create_workspace("acme").await.unwrap();
         let garbage = Zeroizing::new(
             "-----BEGIN PRIVATE KEY-----\nTOPSECRETNOTAKEY\n-----END PRIVATE KEY-----\n".to_owned(),
         );
         let err = store
-            .create_connection(ws.id, &new_connection("x", &garbage), &master)
+            .create_connection(
+                ws.id,
+                &new_connection("x", &garbage),
+                &master,
+                &change(ws.id, "connection.create"),
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, AccountError::InvalidPrivateKey(_)), "{err:?}");
@@ -152,7 +162,12 @@ async fn invalid_keys_are_refused_without_echoing_them() {
             .to_private_jwk();
         let jwk = Zeroizing::new(jwk.to_string());
         store
-            .create_connection(ws.id, &new_connection("jwk", &jwk), &master)
+            .create_connection(
+                ws.id,
+                &new_connection("jwk", &jwk),
+                &master,
+                &change(ws.id, "connection.create"),
+            )
             .await
             .unwrap();
     })
@@ -162,26 +177,43 @@ async fn invalid_keys_are_refused_without_echoing_them() {
 #[tokio::test]
 async fn status_update_and_delete_with_inventory() {
     on_each_backend(|store| async move {
+        let store = keyed(store);
         let master = MasterKey::generate().unwrap();
         let ws = store.create_workspace("acme").await.unwrap();
         let conn = store
-            .create_connection(ws.id, &new_connection("prod", &pem()), &master)
+            .create_connection(
+                ws.id,
+                &new_connection("prod", &pem()),
+                &master,
+                &change(ws.id, "connection.create"),
+            )
             .await
             .unwrap();
         let later = store.clone().with_clock(fixed_clock(ts(-1)));
-        later.update_connection_status(conn.id, "ok").await.unwrap();
+        later
+            .update_connection_status(conn.id, "ok", &change(ws.id, "connection.status"))
+            .await
+            .unwrap();
         let found = store.find_connection(conn.id).await.unwrap().unwrap();
         assert_eq!(found.status, "ok");
         assert_eq!(found.updated_at, ts(-1));
         assert!(matches!(
-            store.update_connection_status(9_999, "ok").await,
+            store
+                .update_connection_status(9_999, "ok", &change(ws.id, "connection.status"))
+                .await,
             Err(StoreError::NotFound(_))
         ));
 
         // Key rotation.
         let new_key = pem();
         let rotated = store
-            .replace_connection_key(conn.id, &new_key, Some("kid-2"), &master)
+            .replace_connection_key(
+                conn.id,
+                &new_key,
+                Some("kid-2"),
+                &master,
+                &change(ws.id, "connection.rotate_key"),
+            )
             .await
             .unwrap();
         assert_eq!(rotated.key_id.as_deref(), Some("kid-2"));
@@ -204,7 +236,10 @@ async fn status_update_and_delete_with_inventory() {
                 .await
                 .unwrap();
         }
-        store.delete_connection(conn.id).await.unwrap();
+        store
+            .delete_connection(conn.id, &change(ws.id, "connection.delete"))
+            .await
+            .unwrap();
         assert_eq!(store.find_connection(conn.id).await.unwrap(), None);
         assert!(matches!(
             store.connection_private_key(conn.id, &master).await,
@@ -223,7 +258,9 @@ async fn status_update_and_delete_with_inventory() {
         assert_eq!(store.checkpoint(conn.id, "users").await.unwrap(), None);
         assert_eq!(store.counts(conn.id + 1_000).await.unwrap().users(), 1);
         assert!(matches!(
-            store.delete_connection(conn.id).await,
+            store
+                .delete_connection(conn.id, &change(ws.id, "connection.delete"))
+                .await,
             Err(StoreError::NotFound(_))
         ));
     })
@@ -254,10 +291,16 @@ async fn store_debug_masks_the_database_password() {
 #[tokio::test]
 async fn connection_transport_round_trips() {
     on_each_backend(|store| async move {
+        let store = keyed(store);
         let master = MasterKey::generate().unwrap();
         let ws = store.ensure_workspace("acme").await.unwrap();
         let conn = store
-            .create_connection(ws.id, &new_connection("tls", &pem()), &master)
+            .create_connection(
+                ws.id,
+                &new_connection("tls", &pem()),
+                &master,
+                &change(ws.id, "connection.create"),
+            )
             .await
             .unwrap();
         // A connection never given any: system roots, https only.
@@ -272,7 +315,7 @@ async fn connection_transport_round_trips() {
             allow_insecure_loopback: true,
         };
         store
-            .set_connection_transport(conn.id, &transport)
+            .set_connection_transport(conn.id, &transport, &change(ws.id, "connection.transport"))
             .await
             .unwrap();
         assert_eq!(
@@ -285,7 +328,11 @@ async fn connection_transport_round_trips() {
         ));
         assert!(matches!(
             store
-                .set_connection_transport(conn.id + 1000, &transport)
+                .set_connection_transport(
+                    conn.id + 1000,
+                    &transport,
+                    &change(ws.id, "connection.transport")
+                )
                 .await,
             Err(StoreError::NotFound(_))
         ));

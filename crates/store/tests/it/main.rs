@@ -5,6 +5,8 @@
 // Helpers outside `#[test]` functions are test code too (clippy.toml allows unwrap in tests).
 #![allow(clippy::unwrap_used)]
 
+mod audit;
+mod audited;
 mod common;
 mod connections;
 mod inventory;
