@@ -20,6 +20,8 @@
 //! - [`accounts`], [`audit`]: the web app's accounts, sessions, API tokens (hashes only),
 //!   audit trail, and the sync leases that keep one sync per connection across instances.
 //! - [`browse`]: reads for the web UI's inventory pages (groups, apps, runs).
+//! - [`jobs`]: the durable job queue (enqueue, claim with a lease, finish) that
+//!   `steward-jobs` runs.
 //!
 //! # Conventions
 //!
@@ -45,6 +47,7 @@ pub mod audit;
 pub mod browse;
 mod connection_transport;
 pub mod connections;
+pub mod jobs;
 pub mod queries;
 
 pub use connection_transport::ConnectionTransport;
