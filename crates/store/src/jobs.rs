@@ -19,9 +19,11 @@
 //! attempts. Two claimers never take the same job:
 //! - PostgreSQL: the candidate rows are selected `FOR UPDATE SKIP LOCKED`, so concurrent
 //!   claims skip each other's rows instead of waiting for them or taking them twice.
-//! - SQLite: a database has one writer at a time, and the claim is a single `UPDATE`
-//!   statement, which takes the write lock before it reads (as `BEGIN IMMEDIATE` does), so
-//!   claims from any number of connections or processes are serialized.
+//! - SQLite: a database has one writer at a time. Every job write goes through the store's
+//!   writer connection (`crate::writer`: taken in turn, group commit, `BEGIN IMMEDIATE`), so
+//!   within a process claims and completions queue on a fair mutex instead of SQLite's
+//!   sleeping busy handler, and other processes (or `Store` handles) are serialized by the
+//!   write lock that `BEGIN IMMEDIATE` takes before the claim reads.
 //!
 //! **Finishing.** [`Store::complete_job`], [`Store::retry_job`] and [`Store::fail_job`] only
 //! act while the caller still holds the lease (`state = 'running' AND lease_holder = $holder`)
@@ -44,8 +46,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use steward_inventory::StoreError;
 
-use crate::db::{BeginWrite, RowExt, Store, db_err, on_pool};
+use crate::db::{RowExt, Store, db_err, on_pool};
 use crate::time::{from_ms, ms, opt_from_ms};
+use crate::writer::{BeginWriteTx as _, on_writer};
 
 /// The most characters of an error message kept in `last_error`: a handler's error may
 /// carry a whole response body, and the listing shows it.
@@ -280,8 +283,8 @@ impl Store {
         let existing = "SELECT id FROM jobs WHERE kind = $1 AND dedup_key = $2 \
              AND state IN ('pending', 'running')";
         for _ in 0..ENQUEUE_TRIES {
-            let found = on_pool!(self, p => {
-                let mut tx = p.begin_write().await?;
+            let found = on_writer!(self, c => {
+                let mut tx = c.begin_write_tx().await?;
                 let inserted = sqlx::query(insert)
                     .bind(&job.kind)
                     .bind(Json(&job.payload))
@@ -290,37 +293,24 @@ impl Store {
                     .bind(now)
                     .bind(job.dedup_key.as_deref())
                     .fetch_optional(&mut *tx)
-                    .await;
+                    .await
+                    .map_err(db_err)?;
                 let found = match inserted {
-                    Ok(Some(row)) => Some(Enqueued { id: JobId(row.int("id")?), created: true }),
+                    Some(row) => Some(Enqueued { id: JobId(row.int("id")?), created: true }),
                     // Only the dedup index can conflict (ids come from the sequence).
-                    Ok(None) => {
-                        let dup = sqlx::query(existing)
-                            .bind(&job.kind)
-                            .bind(job.dedup_key.as_deref())
-                            .fetch_optional(&mut *tx)
-                            .await;
-                        match dup {
-                            Ok(row) => row
-                                .map(|r| r.int("id"))
-                                .transpose()?
-                                .map(|id| Enqueued { id: JobId(id), created: false }),
-                            Err(e) => {
-                                tx.rollback().await.map_err(db_err)?;
-                                return Err(db_err(e));
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        // Rolled back now: a dropped transaction keeps its locks until its
-                        // connection is used again.
-                        tx.rollback().await.map_err(db_err)?;
-                        return Err(db_err(e));
-                    }
+                    None => sqlx::query(existing)
+                        .bind(&job.kind)
+                        .bind(job.dedup_key.as_deref())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .map(|r| r.int("id"))
+                        .transpose()?
+                        .map(|id| Enqueued { id: JobId(id), created: false }),
                 };
                 tx.commit().await.map_err(db_err)?;
-                found
-            });
+                Ok::<_, StoreError>(found)
+            })?;
             if let Some(found) = found {
                 if found.created {
                     tracing::debug!(job = %found.id, kind = %job.kind, "job enqueued");
@@ -356,7 +346,7 @@ impl Store {
             crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
         let sql = claim_sql(kinds, lock);
-        let mut jobs = on_pool!(self, p => {
+        let mut jobs = on_writer!(self, c => {
             let mut q = sqlx::query(&sql)
                 .bind(holder)
                 .bind(ms(now + lease))
@@ -365,9 +355,9 @@ impl Store {
             for kind in kinds {
                 q = q.bind(*kind);
             }
-            let rows = q.fetch_all(p).await.map_err(db_err)?;
-            rows.iter().map(job_from_row).collect::<Result<Vec<_>, _>>()?
-        });
+            let rows = q.fetch_all(&mut *c).await.map_err(db_err)?;
+            rows.iter().map(job_from_row).collect::<Result<Vec<_>, _>>()
+        })?;
         // RETURNING has no order of its own.
         jobs.sort_by_key(|j| (j.run_at, j.id));
         Ok(jobs)
@@ -393,15 +383,15 @@ impl Store {
                  AND lease_holder = $1 AND id IN ({}) RETURNING id",
                 placeholders(3, chunk.len())
             );
-            on_pool!(self, p => {
+            let rows = on_writer!(self, c => {
                 let mut q = sqlx::query(&sql).bind(holder).bind(ms(until));
                 for id in chunk {
                     q = q.bind(id.0);
                 }
-                for row in q.fetch_all(p).await.map_err(db_err)? {
-                    held.push(JobId(row.int("id")?));
-                }
-            });
+                let rows = q.fetch_all(&mut *c).await.map_err(db_err)?;
+                rows.iter().map(|r| r.int("id").map(JobId)).collect::<Result<Vec<_>, _>>()
+            })?;
+            held.extend(rows);
         }
         held.sort();
         Ok(held)
@@ -419,25 +409,51 @@ impl Store {
         const SQL: &str = "UPDATE jobs SET state = 'succeeded', lease_expires_at = NULL, \
              finished_at = $3, updated_at = $3 \
              WHERE id = $1 AND state = 'running' AND lease_holder = $2";
-        on_pool!(self, p => {
-            let mut tx = p.begin_write().await?;
+        on_writer!(self, c => {
+            let mut tx = c.begin_write_tx().await?;
             let done = sqlx::query(SQL)
                 .bind(id.0)
                 .bind(holder)
                 .bind(ms(now))
                 .execute(&mut *tx)
-                .await;
-            match done {
-                Ok(done) => {
-                    tx.commit().await.map_err(db_err)?;
-                    Ok(done.rows_affected() > 0)
-                }
-                Err(e) => {
-                    tx.rollback().await.map_err(db_err)?;
-                    Err(db_err(e))
-                }
-            }
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(done.rows_affected() > 0)
         })
+    }
+
+    /// [`Store::complete_job`] for many jobs in one write transaction (what a runner does
+    /// with the jobs that finished meanwhile); returns the ids it completed, i.e. those
+    /// `holder` still held.
+    pub async fn complete_jobs(
+        &self,
+        ids: &[JobId],
+        holder: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<JobId>, StoreError> {
+        let mut done = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let sql = format!(
+                "UPDATE jobs SET state = 'succeeded', lease_expires_at = NULL, \
+                 finished_at = $2, updated_at = $2 \
+                 WHERE state = 'running' AND lease_holder = $1 AND id IN ({}) RETURNING id",
+                placeholders(3, chunk.len())
+            );
+            let rows = on_writer!(self, c => {
+                let mut tx = c.begin_write_tx().await?;
+                let mut q = sqlx::query(&sql).bind(holder).bind(ms(now));
+                for id in chunk {
+                    q = q.bind(id.0);
+                }
+                let rows = q.fetch_all(&mut *tx).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                rows.iter().map(|r| r.int("id").map(JobId)).collect::<Result<Vec<_>, _>>()
+            })?;
+            done.extend(rows);
+        }
+        done.sort();
+        Ok(done)
     }
 
     /// Puts a job `holder` holds back to pending until `run_at`, recording `error`; `false`
@@ -453,14 +469,14 @@ impl Store {
         const SQL: &str = "UPDATE jobs SET state = 'pending', run_at = $4, last_error = $3, \
              lease_holder = NULL, lease_expires_at = NULL, updated_at = $5 \
              WHERE id = $1 AND state = 'running' AND lease_holder = $2";
-        on_pool!(self, p => {
+        on_writer!(self, c => {
             let done = sqlx::query(SQL)
                 .bind(id.0)
                 .bind(holder)
                 .bind(truncate_error(error))
                 .bind(ms(run_at))
                 .bind(ms(now))
-                .execute(p)
+                .execute(&mut *c)
                 .await
                 .map_err(db_err)?;
             Ok(done.rows_affected() > 0)
@@ -479,13 +495,13 @@ impl Store {
         const SQL: &str = "UPDATE jobs SET state = 'failed', last_error = $3, \
              lease_expires_at = NULL, finished_at = $4, updated_at = $4 \
              WHERE id = $1 AND state = 'running' AND lease_holder = $2";
-        on_pool!(self, p => {
+        on_writer!(self, c => {
             let done = sqlx::query(SQL)
                 .bind(id.0)
                 .bind(holder)
                 .bind(truncate_error(error))
                 .bind(ms(now))
-                .execute(p)
+                .execute(&mut *c)
                 .await
                 .map_err(db_err)?;
             Ok(done.rows_affected() > 0)
@@ -561,10 +577,10 @@ impl Store {
     /// Deletes succeeded jobs that finished before `finished_before`; returns how many.
     /// Failed jobs are kept: they are what an admin has to look at.
     pub async fn prune_jobs(&self, finished_before: DateTime<Utc>) -> Result<u64, StoreError> {
-        on_pool!(self, p => {
+        on_writer!(self, c => {
             Ok(sqlx::query("DELETE FROM jobs WHERE state = 'succeeded' AND finished_at < $1")
                 .bind(ms(finished_before))
-                .execute(p)
+                .execute(&mut *c)
                 .await
                 .map_err(db_err)?
                 .rows_affected())
