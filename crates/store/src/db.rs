@@ -428,6 +428,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sso_events_in_time_order",
         include_str!("../migrations/sqlite/0006_sso_events_in_time_order.sql"),
     ),
+    (7, "jobs", include_str!("../migrations/sqlite/0007_jobs.sql")),
     (
         8,
         "audit_chain",
@@ -470,6 +471,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sso_events_in_time_order",
         include_str!("../migrations/postgres/0006_sso_events_in_time_order.sql"),
     ),
+    (7, "jobs", include_str!("../migrations/postgres/0007_jobs.sql")),
     (
         8,
         "audit_chain",

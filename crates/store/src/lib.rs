@@ -22,6 +22,8 @@
 //! - [`locks`]: sync locks that keep one sync per connection across processes and die with
 //!   their holder (advisory locks on PostgreSQL, lock files on SQLite).
 //! - [`browse`]: reads for the web UI's inventory pages (groups, apps, runs).
+//! - [`jobs`]: the durable job queue (enqueue, claim with a lease, finish) that
+//!   `steward-jobs` runs.
 //!
 //! # Conventions
 //!
@@ -47,6 +49,7 @@ pub mod audit;
 pub mod browse;
 mod connection_transport;
 pub mod connections;
+pub mod jobs;
 pub mod locks;
 pub mod queries;
 
