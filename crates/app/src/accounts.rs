@@ -107,6 +107,10 @@ fn token(t: ApiTokenRow) -> Result<ApiToken> {
     })
 }
 
+fn account_target(id: AccountId) -> Target {
+    Target::new("account", id.0.to_string())
+}
+
 fn corrupt(what: String) -> Error {
     Error::internal(steward_store::StoreError::Corrupt(what))
 }
@@ -146,9 +150,15 @@ impl App {
         let username = normalize_username(username)?;
         check_length(password)?;
         let hash = hash_blocking(password.clone()).await?;
+        let event = self.event(
+            actor,
+            "account.create",
+            Target::new("account", ""),
+            json!({"username": username, "role": role.as_str()}),
+        );
         let row = self
             .store()
-            .create_account(&username, hash.as_str(), role.as_str(), self.now())
+            .create_account(&username, hash.as_str(), role.as_str(), self.now(), &event)
             .await
             .map_err(|e| match Error::from(e) {
                 Error::Conflict(_) => {
@@ -157,13 +167,6 @@ impl App {
                 other => other,
             })?;
         let created = account(row)?;
-        self.record(
-            actor,
-            "account.create",
-            Target::new("account", created.username.clone()),
-            json!({"role": role.as_str()}),
-        )
-        .await?;
         tracing::info!(account = %created.username, role = role.as_str(), "account created");
         Ok(created)
     }
@@ -234,22 +237,24 @@ impl App {
             }
             AccountChange::Enable => (AccountUpdate::Enable, "account.enable", json!({})),
         };
-        self.update(&before, update).await?;
-        if change == AccountChange::Disable {
-            self.store().delete_account_sessions(id.0).await?;
-        }
-        self.record(
-            actor,
-            action,
-            Target::new("account", before.username.clone()),
-            details,
-        )
-        .await?;
+        let mut details = details;
+        details["username"] = json!(before.username);
+        let event = self.event(actor, action, account_target(id), details);
+        self.update(&before, update, &event).await?;
         self.find_account(id).await?.ok_or(Error::NotFound)
     }
 
-    async fn update(&self, account: &Account, update: AccountUpdate<'_>) -> Result<()> {
-        match self.store().update_account(account.id.0, update).await? {
+    async fn update(
+        &self,
+        account: &Account,
+        update: AccountUpdate<'_>,
+        event: &steward_store::audit::NewAuditEvent,
+    ) -> Result<()> {
+        match self
+            .store()
+            .update_account(account.id.0, update, event)
+            .await?
+        {
             AccountUpdated::Done => Ok(()),
             AccountUpdated::NotFound => Err(Error::NotFound),
             AccountUpdated::LastAdmin => Err(Error::Conflict(format!(
@@ -263,14 +268,13 @@ impl App {
     pub async fn reset_password(&self, actor: &Actor, id: AccountId) -> Result<Secret> {
         let target = self.find_account(id).await?.ok_or(Error::NotFound)?;
         let password = random_token()?;
-        self.set_password(&target, &password).await?;
-        self.record(
+        let event = self.event(
             actor,
             "account.reset_password",
-            Target::new("account", target.username.clone()),
-            json!({}),
-        )
-        .await?;
+            account_target(id),
+            json!({"username": target.username}),
+        );
+        self.set_password(&target, &password, &event).await?;
         Ok(password)
     }
 
@@ -287,23 +291,26 @@ impl App {
         if self.check_password(&me.username, current).await?.is_none() {
             return Err(Error::BadRequest("the current password is wrong".into()));
         }
-        self.set_password(&me, new).await?;
-        self.record(
+        let event = self.event(
             actor,
             "account.change_password",
-            Target::new("account", me.username.clone()),
-            json!({}),
-        )
-        .await
+            account_target(id),
+            json!({"username": me.username}),
+        );
+        self.set_password(&me, new, &event).await
     }
 
-    async fn set_password(&self, account: &Account, password: &Secret) -> Result<()> {
+    /// Sets the password; the store ends the account's sessions in the same transaction.
+    async fn set_password(
+        &self,
+        account: &Account,
+        password: &Secret,
+        event: &steward_store::audit::NewAuditEvent,
+    ) -> Result<()> {
         check_length(password)?;
         let hash = hash_blocking(password.clone()).await?;
-        self.update(account, AccountUpdate::PasswordHash(hash.as_str()))
-            .await?;
-        self.store().delete_account_sessions(account.id.0).await?;
-        Ok(())
+        self.update(account, AccountUpdate::PasswordHash(hash.as_str()), event)
+            .await
     }
 
     /// The account if `password` is right and the account enabled. Costs one argon2id
@@ -345,14 +352,11 @@ impl App {
                 .take(64)
                 .collect();
             let ip = peer.map(|i| i.to_string()).unwrap_or_default();
+            // The actor is the sign-in form itself: the name typed is only a claim.
             self.record(
-                &Actor {
-                    kind: crate::ActorKind::System,
-                    id: "login".into(),
-                    name: format!("anonymous {ip}").trim().to_owned(),
-                },
+                &Actor::system("login"),
                 "session.login_failed",
-                Target::new("account", tried),
+                Target::new("username", tried),
                 json!({"ip": ip}),
             )
             .await?;
@@ -369,27 +373,22 @@ impl App {
             expires_at: now + idle,
             last_seen_at: now,
         };
-        self.store().create_session(&row).await?;
-        self.record(
+        let event = self.event(
             &Actor::account(account.id.0, &account.username),
             "session.login",
-            Target::new("account", account.username.clone()),
-            json!({"ip": peer.map(|i| i.to_string())}),
-        )
-        .await?;
+            account_target(account.id),
+            json!({"username": account.username, "ip": peer.map(|i| i.to_string())}),
+        );
+        self.store().create_session(&row, &event).await?;
         Ok(Some((account, id)))
     }
 
     /// Ends one session (sign out).
-    pub async fn logout(&self, actor: &Actor, account: &str, id_hash: &str) -> Result<()> {
-        self.store().delete_session(id_hash).await?;
-        self.record(
-            actor,
-            "session.logout",
-            Target::new("account", account),
-            json!({}),
-        )
-        .await
+    pub async fn logout(&self, actor: &Actor, account: AccountId, id_hash: &str) -> Result<()> {
+        let event = self.event(actor, "session.logout", account_target(account), json!({}));
+        // An already-ended session (another tab signed out) is no change: no event.
+        self.store().delete_session(id_hash, &event).await?;
+        Ok(())
     }
 
     /// The live session with this id hash and its (enabled) account: expired sessions are
@@ -400,7 +399,7 @@ impl App {
         };
         let now = self.now();
         if row.expires_at <= now {
-            self.store().delete_session(id_hash).await?;
+            // Refused; the hourly cleanup job deletes it.
             return Ok(None);
         }
         let Some(account) = self
@@ -446,6 +445,12 @@ impl App {
             return Err(Error::Forbidden);
         }
         let secret = Secret::new(format!("{TOKEN_PREFIX}{}", random_token()?.expose()));
+        let event = self.event(
+            actor,
+            "token.create",
+            Target::new("api_token", ""),
+            json!({"name": name, "role": role.as_str(), "owner": creator.username}),
+        );
         let row = self
             .store()
             .create_api_token(
@@ -454,16 +459,10 @@ impl App {
                 &sha256_hex(secret.expose()),
                 creator.id.0,
                 self.now(),
+                &event,
             )
             .await?;
         let created = token(row)?;
-        self.record(
-            actor,
-            "token.create",
-            Target::new("api_token", created.id.0.to_string()),
-            json!({"name": created.name, "role": role.as_str()}),
-        )
-        .await?;
         Ok((created, secret))
     }
 
@@ -489,16 +488,15 @@ impl App {
     /// Revokes a token: requests with it fail from now on.
     pub async fn revoke_token(&self, actor: &Actor, id: TokenId) -> Result<ApiToken> {
         let found = self.find_token(id).await?.ok_or(Error::NotFound)?;
-        if !self.store().delete_api_token(id.0).await? {
-            return Err(Error::NotFound);
-        }
-        self.record(
+        let event = self.event(
             actor,
             "token.revoke",
             Target::new("api_token", id.0.to_string()),
-            json!({"name": found.name}),
-        )
-        .await?;
+            json!({"name": found.name, "role": found.role.as_str()}),
+        );
+        if !self.store().delete_api_token(id.0, &event).await? {
+            return Err(Error::NotFound);
+        }
         Ok(found)
     }
 

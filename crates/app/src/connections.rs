@@ -203,14 +203,30 @@ impl App {
             key_id: key.kid().map(str::to_owned),
             dpop_mode: req.dpop.as_str().to_owned(),
             private_key_pem: Zeroizing::new(key.key().to_private_jwk().to_string()),
+            transport: ConnectionTransport {
+                ca_cert_pem: req.ca_cert_pem.clone(),
+                allow_insecure_loopback: loopback,
+            },
+            status: status.to_owned(),
         };
-        let transport = ConnectionTransport {
-            ca_cert_pem: req.ca_cert_pem.clone(),
-            allow_insecure_loopback: loopback,
-        };
-        let store = self.store();
-        let saved = store
-            .create_connection(self.workspace(), &new, self.master())
+        let event = self.event(
+            actor,
+            "connection.create",
+            Target::new("connection", ""),
+            json!({
+                "name": new.name,
+                "domain": new.domain,
+                "client_id": new.client_id,
+                "kid": new.key_id,
+                "key_thumbprint": key.key().thumbprint(),
+                "dpop": new.dpop_mode,
+                "status": status,
+                "ca_cert": new.transport.ca_cert_pem.is_some(),
+                "allow_insecure_loopback": loopback,
+            }),
+        );
+        self.store()
+            .create_connection(self.workspace(), &new, self.master(), &event)
             .await
             .map_err(|e| match Error::from(e) {
                 Error::Conflict(_) => {
@@ -218,28 +234,7 @@ impl App {
                 }
                 other => other,
             })?;
-        store.set_connection_transport(saved.id, &transport).await?;
-        store.update_connection_status(saved.id, status).await?;
-        store
-            .set_connection_key_created(saved.id, saved.created_at)
-            .await?;
         let conn = self.find_connection(&name).await?.ok_or(Error::NotFound)?;
-        self.record(
-            actor,
-            "connection.create",
-            Target::new("connection", name.clone()),
-            json!({
-                "domain": conn.domain,
-                "client_id": conn.client_id,
-                "kid": conn.key_id,
-                "key_thumbprint": conn.key_thumbprint,
-                "dpop": conn.dpop.as_str(),
-                "status": status,
-                "ca_cert": conn.ca_cert,
-                "allow_insecure_loopback": conn.allow_insecure_loopback,
-            }),
-        )
-        .await?;
         tracing::info!(connection = %name, status, "connection saved");
         Ok(Outcome {
             report,
@@ -345,16 +340,15 @@ impl App {
         let input = self.stored_input(&conn).await?;
         let report = self.run_doctor(input, |_| {}).await;
         let status = if report.ok { "ok" } else { "failing" };
-        self.store()
-            .update_connection_status(conn.id, status)
-            .await?;
-        self.record(
+        let event = self.event(
             actor,
             "connection.test",
-            Target::new("connection", conn.name.clone()),
-            json!({"ok": report.ok, "status": status}),
-        )
-        .await?;
+            connection_target(&conn),
+            json!({"name": conn.name, "ok": report.ok, "status": status, "was": conn.status}),
+        );
+        self.store()
+            .update_connection_status(conn.id, status, &event)
+            .await?;
         Ok(report)
     }
 
@@ -394,25 +388,22 @@ impl App {
             });
         }
         let text = Zeroizing::new(parsed.key().to_private_jwk().to_string());
-        self.store()
-            .replace_connection_key(conn.id, &text, parsed.kid(), self.master())
-            .await?;
-        self.store()
-            .set_connection_key_created(conn.id, self.now())
-            .await?;
-        let updated = self.connection(name).await?;
-        self.record(
+        let event = self.event(
             actor,
             "connection.rotate_key",
-            Target::new("connection", conn.name.clone()),
+            connection_target(&conn),
             json!({
+                "name": conn.name,
                 "retired_kid": conn.key_id,
                 "retired_thumbprint": conn.key_thumbprint,
-                "kid": updated.key_id,
-                "key_thumbprint": updated.key_thumbprint,
+                "kid": parsed.kid(),
+                "key_thumbprint": parsed.key().thumbprint(),
             }),
-        )
-        .await?;
+        );
+        self.store()
+            .replace_connection_key(conn.id, &text, parsed.kid(), self.master(), &event)
+            .await?;
+        let updated = self.connection(name).await?;
         Ok(Outcome {
             report,
             connection: Some(updated),
@@ -422,17 +413,20 @@ impl App {
     /// Deletes the connection and its key.
     pub async fn disconnect(&self, actor: &Actor, name: &str) -> Result<()> {
         let conn = self.connection(name).await?;
-        self.store().delete_connection(conn.id).await?;
-        self.record(
+        let event = self.event(
             actor,
             "connection.delete",
-            Target::new("connection", conn.name.clone()),
-            json!({"domain": conn.domain, "key_thumbprint": conn.key_thumbprint}),
-        )
-        .await?;
+            connection_target(&conn),
+            json!({"name": conn.name, "domain": conn.domain, "key_thumbprint": conn.key_thumbprint}),
+        );
+        self.store().delete_connection(conn.id, &event).await?;
         tracing::info!(connection = %conn.name, "connection deleted");
         Ok(())
     }
+}
+
+fn connection_target(conn: &Connection) -> Target {
+    Target::new("connection", conn.id.to_string())
 }
 
 /// The report of a doctor run cut short after `limit`: the checks finished so far, then a

@@ -12,15 +12,19 @@
 //! - [`scheduler`]: what is due when.
 //! - [`secret`]: secret newtypes, random tokens, hashes, argon2id.
 //! - [`model`]: roles, accounts, sessions, tokens and connections as handed out.
-//! - [`actor`]: who did something, as the audit trail names it.
+//! - [`jobs`]: the durable jobs (syncs, app-usage refresh, session cleanup) and their
+//!   runner.
+//! - audit: every change records exactly one event through the store, in the change's own
+//!   transaction ([`App::event`] builds it: the workspace, the time, the structured
+//!   [`Actor`] and the request id of the web request it came from).
 //!
 //! The store is the one persistence seam: tests run the same code on in-memory SQLite
 //! ([`App::in_memory`]), files and PostgreSQL.
 
 pub mod accounts;
-pub mod actor;
 pub mod connections;
 pub mod error;
+pub mod jobs;
 pub mod model;
 pub mod scheduler;
 pub mod secret;
@@ -30,16 +34,33 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::future::Future;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
+use steward_store::audit::{AuditEvent, AuditFilter, AuditKey, AuditVerification, NewAuditEvent};
 use steward_store::{MasterKey, Store, WorkspaceId};
 
-pub use actor::{Actor, ActorKind, Target};
 pub use error::{Error, Result};
 pub use model::{Account, AccountId, ApiToken, Connection, Role, Session, TokenId};
+pub use steward_store::audit::{Actor, ActorKind, Target};
 
 /// The workspace every connection of this instance lives in.
 pub const WORKSPACE: &str = "default";
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// Runs `f` with `id` as the request id of every audit event it records (the web wraps
+/// each request in it). Tasks spawned inside do not inherit it.
+pub async fn with_request_id<F: Future>(id: String, f: F) -> F::Output {
+    REQUEST_ID.scope(id, f).await
+}
+
+fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
 
 /// The time source, injected so tests can move it.
 #[derive(Clone)]
@@ -138,6 +159,7 @@ impl App {
         clock: Clock,
     ) -> Result<App> {
         let workspace = store.ensure_workspace(WORKSPACE).await?;
+        let store = store.with_audit_key(AuditKey::derive(&master));
         Ok(App {
             inner: Arc::new(Inner {
                 syncs: syncs::SyncManager::new()?,
@@ -191,12 +213,28 @@ impl App {
         &self.inner.syncs
     }
 
-    /// The newest `limit` audit events, newest first.
-    pub async fn recent_audit(&self, limit: i64) -> Result<Vec<steward_store::audit::AuditRow>> {
-        Ok(self.inner.store.list_audit(limit).await?)
+    /// The audit event of a change by `actor`, to hand to the store method that makes the
+    /// change (it appends the event in the change's transaction).
+    pub fn event(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: Target,
+        details: Value,
+    ) -> NewAuditEvent {
+        NewAuditEvent {
+            workspace: self.workspace(),
+            at: self.now(),
+            actor: actor.clone(),
+            action: action.to_owned(),
+            target,
+            details,
+            request_id: current_request_id(),
+        }
     }
 
-    /// Records one audit event.
+    /// Records an event that is a change of its own (a failed sign-in, a sync started from
+    /// the command line), in a transaction of its own.
     pub(crate) async fn record(
         &self,
         actor: &Actor,
@@ -204,14 +242,18 @@ impl App {
         target: Target,
         details: Value,
     ) -> Result<()> {
-        let row = steward_store::audit::AuditRow {
-            at: self.now(),
-            actor: format!("{}:{}", actor.kind.as_str(), actor.name),
-            action: action.to_owned(),
-            target: format!("{}:{}", target.kind, target.id),
-            detail: details.to_string(),
-        };
-        self.inner.store.append_audit(&row).await?;
+        let event = self.event(actor, action, target, details);
+        self.inner.store.append_audit(&event).await?;
         Ok(())
+    }
+
+    /// Audit events matching `filter`, newest first.
+    pub async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        Ok(self.inner.store.list_audit(filter).await?)
+    }
+
+    /// Walks every workspace's hash chain.
+    pub async fn verify_audit(&self) -> Result<AuditVerification> {
+        Ok(self.inner.store.verify_audit().await?)
     }
 }

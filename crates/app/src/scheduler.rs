@@ -1,7 +1,8 @@
 //! What is due when: an incremental sync of each connection every
 //! [`crate::Settings::sync_interval`], and a reconcile every
-//! [`crate::Settings::reconcile_interval`]. [`App::schedule_due`] starts what is due once; a
-//! connection already syncing (here or in another instance) is skipped until the next tick.
+//! [`crate::Settings::reconcile_interval`]. [`App::schedule_due`] queues what is due as
+//! jobs (see [`crate::jobs`]); a connection with a sync queued or running (here or in
+//! another instance) is skipped until the next tick.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use steward_inventory::{InventoryStore, SyncKind};
@@ -65,22 +66,20 @@ impl App {
         ))
     }
 
-    /// Starts every sync that is due now, once; and deletes expired sessions.
+    /// Queues every sync that is due now (a connection with a sync queued or running is
+    /// skipped: the job's dedup key keeps one per connection, also across instances) and
+    /// the periodic maintenance jobs.
     pub async fn schedule_due(&self) -> Result<()> {
-        if let Err(e) = self.delete_expired_sessions().await {
-            tracing::warn!(error = %e.chain(), "cannot delete expired sessions");
-        }
         let actor = Actor::system("scheduler");
-        for conn in self.list_connections().await? {
-            if self.syncs().is_running(conn.id) {
-                continue;
-            }
+        let connections = self.list_connections().await?;
+        for conn in &connections {
             if let Some(kind) = self.sync_due(conn.id).await? {
                 let started = self.start_sync(&actor, &conn.name, kind).await?;
                 tracing::info!(connection = %conn.name, kind = kind.as_str(), ?started, "scheduled sync");
             }
         }
-        Ok(())
+        let ids: Vec<i64> = connections.iter().map(|c| c.id).collect();
+        self.schedule_maintenance(&ids).await
     }
 }
 

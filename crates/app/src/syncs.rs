@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::json;
@@ -16,15 +16,16 @@ use steward_inventory::SyncKind;
 use steward_sync::{Progress, ProgressFn, SyncConfig, SyncReport, Syncer, SystemClock};
 
 use crate::connections::SYNC_SCOPES;
+use steward_store::SyncLock;
+
 use crate::error::{Error, Result};
 use crate::model::Connection;
 use crate::secret::random_token;
 use crate::{Actor, App, Target};
 
-/// How long a sync lease lasts without renewal.
-const LEASE_TTL: TimeDelta = TimeDelta::seconds(120);
-/// How often a running sync renews its lease.
-const LEASE_RENEW: Duration = Duration::from_secs(30);
+/// How often a running sync checks that it still holds its lock (on PostgreSQL the lock
+/// lives in a database session, which a network failure or a restarted server can end).
+const LOCK_CHECK: Duration = Duration::from_secs(30);
 
 /// The refusal when a connection is already syncing.
 pub const SYNC_BUSY: &str = "another sync of this connection is running (`steward serve`'s \
@@ -41,7 +42,7 @@ pub struct LiveSync {
     pub started_by: String,
     /// Start.
     pub started: DateTime<Utc>,
-    /// `running`, `succeeded`, `failed`.
+    /// `queued`, `running`, `succeeded`, `failed`.
     pub state: String,
     /// The resource being read.
     pub resource: String,
@@ -86,9 +87,34 @@ impl SyncManager {
         self.live.lock().get(&id).map(|s| s.lock().clone())
     }
 
-    /// Whether a sync of `id` runs in this process.
+    /// Whether a sync of `id` is queued or runs in this process.
     pub fn is_running(&self, id: i64) -> bool {
-        self.status(id).is_some_and(|s| s.state == "running")
+        self.status(id)
+            .is_some_and(|s| s.state == "running" || s.state == "queued")
+    }
+
+    /// Shows a sync queued from this process as `queued` until a runner starts it.
+    pub(crate) fn queued(
+        &self,
+        conn: &Connection,
+        kind: SyncKind,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) {
+        let live = LiveSync {
+            connection: conn.name.clone(),
+            kind,
+            started_by: format!("{}:{}", actor.kind.as_str(), actor.name),
+            started: now,
+            state: "queued".into(),
+            resource: "waiting for a job runner".into(),
+            items: BTreeMap::new(),
+            requests: 0,
+            rate_limited: 0,
+            finished: None,
+            error: None,
+        };
+        self.live.lock().insert(conn.id, Arc::new(Mutex::new(live)));
     }
 }
 
@@ -102,56 +128,26 @@ pub enum Started {
     AlreadyRunning,
 }
 
-/// The lease of one connection's sync, renewed while held.
-struct Lease {
-    app: App,
-    conn: i64,
-    renew: tokio::task::JoinHandle<()>,
-}
-
-impl Lease {
-    async fn release(self) {
-        self.renew.abort();
-        let holder = &self.app.syncs().holder;
-        if let Err(e) = self.app.store().release_sync_lease(self.conn, holder).await {
-            tracing::warn!(connection = self.conn, error = %e, "cannot release the sync lease");
-        }
-    }
-}
-
 impl App {
-    async fn take_lease(&self, conn: i64) -> Result<Option<Lease>> {
-        let holder = self.syncs().holder.clone();
-        let store = self.store().clone();
-        if !store
-            .try_acquire_sync_lease(conn, &holder, self.now(), LEASE_TTL)
+    /// Takes the sync lock of `conn`, or `Conflict` saying who holds it.
+    async fn lock(&self, conn: &Connection) -> Result<SyncLock> {
+        match self
+            .store()
+            .try_lock_sync(conn.id, &self.syncs().holder)
             .await?
         {
-            return Ok(None);
+            Ok(lock) => Ok(lock),
+            Err(holder) => Err(Error::Conflict(match holder {
+                Some(h) => format!(
+                    "{SYNC_BUSY} (held by {} pid {} on {} since {})",
+                    h.holder,
+                    h.pid,
+                    h.host,
+                    h.since.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+                None => SYNC_BUSY.to_owned(),
+            })),
         }
-        let clock = self.clock().clone();
-        let renew = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(LEASE_RENEW);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                match store
-                    .renew_sync_lease(conn, &holder, clock.now(), LEASE_TTL)
-                    .await
-                {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!(connection = conn, "sync lease lost"),
-                    Err(e) => {
-                        tracing::warn!(connection = conn, error = %e, "cannot renew the sync lease")
-                    }
-                }
-            }
-        });
-        Ok(Some(Lease {
-            app: self.clone(),
-            conn,
-            renew,
-        }))
     }
 
     fn live(&self, conn: &Connection, kind: SyncKind, actor: &Actor) -> Arc<Mutex<LiveSync>> {
@@ -182,29 +178,61 @@ impl App {
         kind: SyncKind,
         progress: Option<ProgressFn>,
     ) -> Result<SyncReport> {
-        let lease = self
-            .take_lease(conn.id)
-            .await?
-            .ok_or_else(|| Error::Conflict(SYNC_BUSY.into()))?;
-        let result = self.run_leased(actor, conn, kind, progress).await;
-        lease.release().await;
+        let lock = self.lock(conn).await?;
+        // Started here, not queued as a job: the start is the change, recorded on its own.
+        self.record(
+            actor,
+            "sync.start",
+            Target::new("connection", conn.id.to_string()),
+            json!({"name": conn.name, "kind": kind.as_str()}),
+        )
+        .await?;
+        self.run_locked(lock, actor, conn, kind, progress).await
+    }
+
+    /// Runs a sync whose lock is held (the sync job's path: its request was audited when it
+    /// was queued), checking every [`LOCK_CHECK`] that the lock is still held.
+    pub(crate) async fn run_locked(
+        &self,
+        mut lock: SyncLock,
+        actor: &Actor,
+        conn: &Connection,
+        kind: SyncKind,
+        progress: Option<ProgressFn>,
+    ) -> Result<SyncReport> {
+        let result = {
+            let run = self.run_sync_unlocked(actor, conn, kind, progress);
+            tokio::pin!(run);
+            let mut check = tokio::time::interval(LOCK_CHECK);
+            check.tick().await;
+            loop {
+                tokio::select! {
+                    r = &mut run => break r,
+                    _ = check.tick() => {
+                        if !lock.is_held().await {
+                            tracing::warn!(connection = %conn.name, "sync lock lost; stopping the sync");
+                            break Err(Error::internal(
+                                "the sync lock was lost (the database session holding it ended); \
+                                 the next sync resumes from the last checkpoint",
+                            ));
+                        }
+                    }
+                }
+            }
+        };
+        if let Err(e) = lock.release().await {
+            tracing::warn!(connection = %conn.name, error = %e, "cannot release the sync lock");
+        }
         result
     }
 
-    async fn run_leased(
+    async fn run_sync_unlocked(
         &self,
         actor: &Actor,
         conn: &Connection,
         kind: SyncKind,
         progress: Option<ProgressFn>,
     ) -> Result<SyncReport> {
-        self.record(
-            actor,
-            "sync.start",
-            Target::new("connection", conn.name.clone()),
-            json!({"kind": kind.as_str()}),
-        )
-        .await?;
         let live = self.live(conn, kind, actor);
         let client = match self.okta_client(conn, &SYNC_SCOPES).await {
             Ok(c) => c,
@@ -263,24 +291,15 @@ impl App {
         }
     }
 
-    /// Starts a sync of connection `name` in the background.
-    pub async fn start_sync(&self, actor: &Actor, name: &str, kind: SyncKind) -> Result<Started> {
-        let conn = self.connection(name).await?;
-        if self.syncs().is_running(conn.id) {
-            return Ok(Started::AlreadyRunning);
-        }
-        let Some(lease) = self.take_lease(conn.id).await? else {
-            return Ok(Started::AlreadyRunning);
-        };
-        let app = self.clone();
-        let actor = actor.clone();
-        tokio::spawn(async move {
-            if let Err(e) = app.run_leased(&actor, &conn, kind, None).await {
-                tracing::warn!(connection = %conn.name, error = %e.chain(), "background sync failed");
-            }
-            lease.release().await;
-        });
-        Ok(Started::Started)
+    /// Takes the lock and runs (the sync job's entry point).
+    pub(crate) async fn run_sync_job_locked(
+        &self,
+        actor: &Actor,
+        conn: &Connection,
+        kind: SyncKind,
+    ) -> Result<SyncReport> {
+        let lock = self.lock(conn).await?;
+        self.run_locked(lock, actor, conn, kind, None).await
     }
 }
 

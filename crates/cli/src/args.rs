@@ -44,6 +44,97 @@ pub enum Command {
     /// Everything on one machine: okta-sim with a seeded org, the connection, the first
     /// sync, and the web app. Prints the URL and the admin login.
     Demo(DemoArgs),
+    /// Durable jobs (syncs, app-usage refresh, session cleanup): run them, list them.
+    Jobs(JobsArgs),
+    /// The tamper-evident audit trail: verify its hash chain, export it.
+    Audit(AuditArgs),
+}
+
+/// `steward jobs`.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: JobsCommand,
+}
+
+/// `steward jobs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Run due jobs (as `steward serve` does) until Ctrl-C, or with `--until-idle` until
+    /// nothing is due. Exit status 1 if a job failed for good during the run.
+    Run(JobsRunArgs),
+    /// Pending, running and failed jobs, newest first.
+    List(JobsListArgs),
+}
+
+/// `steward jobs run`.
+#[derive(Debug, Args)]
+pub struct JobsRunArgs {
+    /// Exit once no job is due (jobs scheduled later are not waited for).
+    #[arg(long)]
+    pub until_idle: bool,
+}
+
+/// `steward jobs list`.
+#[derive(Debug, Args)]
+pub struct JobsListArgs {
+    /// Print one JSON document: `{"jobs": [{"id", "kind", "state", "run_at", "attempts",
+    /// "max_attempts", "last_error", "lease_holder", "lease_expires_at", ...}]}`.
+    #[arg(long)]
+    pub json: bool,
+    /// Include succeeded jobs too.
+    #[arg(long)]
+    pub all: bool,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+}
+
+/// `steward audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// `steward audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk every workspace's hash chain and name the first broken or missing link. Exit
+    /// status 0 when the chain is intact, 1 otherwise.
+    Verify(AuditVerifyArgs),
+    /// Write the audit events to standard output, oldest first.
+    Export(AuditExportArgs),
+}
+
+/// `steward audit verify`.
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// Print `{"ok", "events", "workspaces", "first_broken": {"workspace", "seq", "reason"} | null}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Export formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// RFC 4180 CSV with a header row.
+    Csv,
+}
+
+/// `steward audit export`.
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// `jsonl` or `csv`.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Only events at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z, or a date).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
 }
 
 /// How to reach the org; shared by `doctor` and `api`. Each flag can also come from the

@@ -121,7 +121,10 @@ pub async fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
     println!("Connected: every check passed.");
 
+    // The first sync runs as a job, like "Sync now": a runner of its own until it is done.
+    let workers = state.app.spawn_workers();
     first_sync(&state).await?;
+    workers.shutdown(Duration::from_secs(5)).await;
 
     serve::serve_until_ctrl_c(state, a.listen, |addr| {
         println!();
@@ -136,7 +139,8 @@ pub async fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the first full sync through the web's sync path, printing progress every second.
+/// Runs the first full sync through "Sync now"'s path (a queued job), printing progress
+/// every second.
 async fn first_sync(state: &steward_web::AppState) -> anyhow::Result<()> {
     println!("First full sync…");
     let app = &state.app;
@@ -167,7 +171,7 @@ async fn first_sync(state: &steward_web::AppState) -> anyhow::Result<()> {
             live.rate_limited
         );
         match live.state.as_str() {
-            "running" => {}
+            "queued" | "running" => {}
             "succeeded" => return Ok(()),
             _ => bail!(
                 "the first sync failed: {}",

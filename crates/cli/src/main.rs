@@ -7,10 +7,12 @@
 mod admin;
 mod api;
 mod args;
+mod audit;
 mod connect;
 mod connection;
 mod demo;
 mod doctor;
+mod jobs;
 mod keygen;
 mod local;
 mod serve;
@@ -43,6 +45,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => block_on(serve::run(a)),
         Command::Admin(a) => block_on(admin::run(a)),
         Command::Demo(a) => block_on(demo::run(a)),
+        Command::Jobs(a) => block_on(jobs::run(a)),
+        Command::Audit(a) => block_on(audit::run(a)),
     };
     match result {
         Ok(code) => code,

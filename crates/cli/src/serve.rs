@@ -1,5 +1,7 @@
 //! `steward serve`: the web app on the local database (`STEWARD_DATABASE_URL` or the SQLite
-//! file in `STEWARD_DATA_DIR`), with the sync scheduler. On first run it creates the `admin`
+//! file in `STEWARD_DATA_DIR`), with the scheduler and a job runner (syncs, app-usage
+//! refresh, session cleanup run as durable jobs, shared with other instances on the same
+//! PostgreSQL database). On first run it creates the `admin`
 //! account and prints its generated password once.
 
 use std::net::SocketAddr;
@@ -38,7 +40,7 @@ pub async fn print_bootstrap(state: &AppState) -> anyhow::Result<Option<(String,
     Ok(created.map(|b| (b.username, b.password.expose().to_owned())))
 }
 
-/// Binds `listen`, serves until Ctrl-C, with the scheduler running.
+/// Binds `listen`, serves until Ctrl-C, with the scheduler and a job runner running.
 pub async fn serve_until_ctrl_c(
     state: AppState,
     listen: SocketAddr,
@@ -51,12 +53,14 @@ pub async fn serve_until_ctrl_c(
         .local_addr()
         .context("while reading the bound address")?;
     on_bound(addr);
-    let scheduler = state.app.spawn_scheduler();
+    let workers = state.app.spawn_workers();
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     let result = steward_web::serve(state, listener, shutdown).await;
-    scheduler.abort();
+    // Running jobs get a moment to finish; one cut short is taken over by another runner
+    // when its lease expires.
+    workers.shutdown(std::time::Duration::from_secs(10)).await;
     result.context("while serving")
 }
 

@@ -428,7 +428,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sso_events_in_time_order",
         include_str!("../migrations/sqlite/0006_sso_events_in_time_order.sql"),
     ),
-    (7, "jobs", include_str!("../migrations/sqlite/0007_jobs.sql")),
+    (
+        7,
+        "jobs",
+        include_str!("../migrations/sqlite/0007_jobs.sql"),
+    ),
     (
         8,
         "audit_chain",
@@ -471,7 +475,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sso_events_in_time_order",
         include_str!("../migrations/postgres/0006_sso_events_in_time_order.sql"),
     ),
-    (7, "jobs", include_str!("../migrations/postgres/0007_jobs.sql")),
+    (
+        7,
+        "jobs",
+        include_str!("../migrations/postgres/0007_jobs.sql"),
+    ),
     (
         8,
         "audit_chain",

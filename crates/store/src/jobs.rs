@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use steward_inventory::StoreError;
 
+use crate::audit::{AuditTx as _, NewAuditEvent};
 use crate::db::{RowExt, Store, db_err, on_pool};
 use crate::time::{from_ms, ms, opt_from_ms};
 use crate::writer::{BeginWriteTx as _, on_writer};
@@ -276,6 +277,28 @@ impl Store {
     ///
     /// One write transaction, so that an audit record can join it.
     pub async fn enqueue_job(&self, job: &NewJob) -> Result<Enqueued, StoreError> {
+        self.enqueue(job, None).await
+    }
+
+    /// [`Store::enqueue_job`], recording `audit` in the same transaction when the job is
+    /// created (a duplicate is no change: no event). For jobs a person asked for (a sync).
+    pub async fn enqueue_job_audited(
+        &self,
+        job: &NewJob,
+        audit: &NewAuditEvent,
+    ) -> Result<Enqueued, StoreError> {
+        self.enqueue(job, Some(audit)).await
+    }
+
+    async fn enqueue(
+        &self,
+        job: &NewJob,
+        audit: Option<&NewAuditEvent>,
+    ) -> Result<Enqueued, StoreError> {
+        let key = match audit {
+            Some(_) => Some(self.audit_key()?),
+            None => None,
+        };
         let now = ms(self.now());
         let insert = "INSERT INTO jobs (kind, payload, run_at, state, attempts, max_attempts, \
              created_at, updated_at, dedup_key) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $5, $6) \
@@ -308,7 +331,12 @@ impl Store {
                         .transpose()?
                         .map(|id| Enqueued { id: JobId(id), created: false }),
                 };
-                tx.commit().await.map_err(db_err)?;
+                match (&found, audit, &key) {
+                    (Some(f), Some(e), Some(k)) if f.created => {
+                        tx.commit_audited(k, e).await?;
+                    }
+                    _ => tx.commit().await.map_err(db_err)?,
+                }
                 Ok::<_, StoreError>(found)
             })?;
             if let Some(found) = found {

@@ -107,6 +107,7 @@ pub fn app(state: AppState) -> Router {
             get(pages::tokens::list).post(pages::tokens::create),
         )
         .route("/settings/tokens/{id}/revoke", post(pages::tokens::revoke))
+        .route("/settings/audit", get(pages::audit::page))
         .route("/static/style.css", get(pages::style))
         .route("/healthz", get(pages::healthz));
     let trace = TraceLayer::new_for_http()

@@ -58,16 +58,20 @@ fn cases() -> Vec<Case> {
 
 /// `(action, target, details)` of every audit event, oldest first.
 async fn events(store: &Store) -> Vec<(String, String, Value)> {
+    let filter = steward_store::audit::AuditFilter {
+        limit: 1000,
+        ..Default::default()
+    };
     let mut rows: Vec<(String, String, Value)> = store
-        .list_audit(1000)
+        .list_audit(&filter)
         .await
         .expect("audit")
         .into_iter()
         .map(|e| {
             (
                 e.action,
-                e.target,
-                serde_json::from_str(&e.detail).unwrap_or(Value::Null),
+                format!("{}:{}", e.target.kind, e.target.id),
+                e.details,
             )
         })
         .collect();

@@ -239,26 +239,27 @@ async fn connect_sync_status_against_the_simulator() {
         "{text}"
     );
 
-    // A connection another process is syncing (its lease held) is not synced twice.
+    // A connection another process is syncing (its lock held) is not synced twice, and the
+    // refusal says who holds it.
     let url = format!("sqlite://{}?mode=rwc", data.join("steward.db").display());
     let store = steward_store::Store::connect(&url)
         .await
         .expect("open the store");
     let id = conn["id"].as_i64().expect("connection id");
-    let ttl = chrono::TimeDelta::minutes(1);
-    assert!(
-        store
-            .try_acquire_sync_lease(id, "steward serve elsewhere", chrono::Utc::now(), ttl)
-            .await
-            .expect("lease")
-    );
+    let lock = store
+        .try_lock_sync(id, "steward serve elsewhere")
+        .await
+        .expect("lock")
+        .expect("free");
     let out = steward_in(&data, &["sync"], &[]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("another sync"), "{}", stderr(&out));
-    store
-        .release_sync_lease(id, "steward serve elsewhere")
-        .await
-        .expect("release");
+    assert!(
+        stderr(&out).contains("steward serve elsewhere"),
+        "{}",
+        stderr(&out)
+    );
+    lock.release().await.expect("release");
     store.close().await;
 
     // Unknown connection.
@@ -429,21 +430,19 @@ async fn sync_killed_with_sigkill_resumes_and_ends_equal() {
         partial["counts"]["memberships"], truth["memberships"],
         "the first sync got to the end: {partial}"
     );
-    // The dead process's sync lease would expire after its TTL (2 minutes); end it now
-    // instead of waiting.
-    let conn_id = partial["id"].as_i64().expect("connection id");
-    let store = steward_store::Store::connect(&steward_store::default_sqlite_url(&data))
-        .await
-        .expect("open the database");
-    store
-        .release_sync_lease(conn_id, &format!("steward-cli/{pid}"))
-        .await
-        .expect("release the lease");
-    store.close().await;
-
+    // The dead process's sync lock died with it: the rerun starts at once, with nothing
+    // released by hand.
+    let _ = pid;
     sim_send(&sim, reqwest::Method::DELETE, "faults", json!({})).await;
+    let rerun = std::time::Instant::now();
     let out = steward_in(&data, &["sync", "--full"], &[]).await;
     ok(&out);
+    assert!(
+        !stderr(&out).contains("another sync"),
+        "the dead process's lock was released: {}",
+        stderr(&out)
+    );
+    eprintln!("rerun after kill -9 took {:?}", rerun.elapsed());
     let status = status_json(&data).await;
     let conn = &status["connections"][0];
     assert_counts_match(conn, &truth);

@@ -59,10 +59,22 @@ async fn store_for(url: &str, sim: &okta_sim::RunningSim) -> (Store, ConnectionI
         key_id: Some(c.kid.clone()),
         dpop_mode: "auto".into(),
         private_key_pem: Zeroizing::new(c.private_key_pem.clone()),
+        transport: Default::default(),
+        status: "ok".into(),
     };
     let master = MasterKey::generate().expect("master key");
+    let store = store.with_audit_key(steward_store::audit::AuditKey::derive(&master));
+    let event = steward_store::audit::NewAuditEvent {
+        workspace: ws.id,
+        at: chrono::Utc::now(),
+        actor: steward_store::audit::Actor::system("test"),
+        action: "connection.create".into(),
+        target: steward_store::audit::Target::new("connection", ""),
+        details: serde_json::json!({}),
+        request_id: None,
+    };
     let conn = store
-        .create_connection(ws.id, &new, &master)
+        .create_connection(ws.id, &new, &master, &event)
         .await
         .expect("connection");
     (store, conn.id)

@@ -4,8 +4,10 @@
 //! session cookie plus `X-CSRF-Token` for state-changing calls. Errors are
 //! `{"error": {"code", "message"}, "request_id"}`. No response ever contains key material.
 
+pub mod audit;
 pub mod inventory;
 pub mod openapi;
+mod openapi_audit;
 mod openapi_inventory;
 
 use axum::extract::rejection::JsonRejection;
@@ -44,6 +46,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/sync-runs"),
     ("post", "/api/v1/connections/{name}/sync"),
     ("get", "/api/v1/connections/{name}/sync"),
+    ("get", "/api/v1/audit"),
+    ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/jobs"),
 ];
 
 /// The `/api` router.
@@ -69,6 +74,9 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/connections/{name}/sync",
             get(inventory::sync_status).post(inventory::start_sync),
         )
+        .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/audit/verify", get(audit::verify))
+        .route("/api/v1/jobs", get(audit::jobs))
 }
 
 async fn openapi_json() -> Json<serde_json::Value> {

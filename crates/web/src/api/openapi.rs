@@ -120,12 +120,16 @@ pub fn document() -> Value {
             }
         }
     });
-    let (paths, schemas) = super::openapi_inventory::parts();
-    if let Some(p) = doc["paths"].as_object_mut() {
-        p.extend(paths);
-    }
-    if let Some(s) = doc["components"]["schemas"].as_object_mut() {
-        s.extend(schemas);
+    for (paths, schemas) in [
+        super::openapi_inventory::parts(),
+        super::openapi_audit::parts(),
+    ] {
+        if let Some(p) = doc["paths"].as_object_mut() {
+            p.extend(paths);
+        }
+        if let Some(s) = doc["components"]["schemas"].as_object_mut() {
+            s.extend(schemas);
+        }
     }
     doc
 }

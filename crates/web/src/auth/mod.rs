@@ -150,7 +150,9 @@ pub(crate) async fn authenticate(
     if let Some(u) = user {
         req.extensions_mut().insert(u);
     }
-    next.run(req).await
+    // Every audit event the request records carries its id.
+    let request_id = crate::error::request_id(req.headers());
+    steward_app::with_request_id(request_id, next.run(req)).await
 }
 
 async fn resolve(

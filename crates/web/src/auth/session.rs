@@ -160,7 +160,7 @@ pub async fn logout(
     if let Some(id_hash) = user.session_key() {
         state
             .app
-            .logout(&user.actor(), &user.username, id_hash)
+            .logout(&user.actor(), user.account, id_hash)
             .await?;
         state.pending.remove_session(id_hash);
     }

@@ -50,6 +50,7 @@ pub fn page_refreshing(
                                     a href="/settings/okta" { "Okta integration" }
                                     a href="/settings/accounts" { "Accounts" }
                                     a href="/settings/tokens" { "API tokens" }
+                                    a href="/settings/audit" { "Audit" }
                                 }
                             }
                             form.logout method="post" action="/logout" {

@@ -1,6 +1,7 @@
 //! Server-rendered pages (maud templates, compiled in).
 
 pub mod accounts;
+pub mod audit;
 pub mod inventory;
 pub mod layout;
 pub mod okta;

@@ -47,6 +47,8 @@ pub struct Env {
     pub admin_password: String,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The scheduler and job runner, as `steward serve` runs them.
+    _workers: steward_app::jobs::Workers,
     _dir: TempDir,
 }
 
@@ -97,6 +99,7 @@ impl Env {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
+        let workers = state.app.spawn_workers();
         let server = tokio::spawn(serve(state, listener, async {
             let _ = stopped.await;
         }));
@@ -108,6 +111,7 @@ impl Env {
             admin_password: admin.password.expose().to_owned(),
             stop: Some(stop),
             server: Some(server),
+            _workers: workers,
             _dir: dir,
         }
     }

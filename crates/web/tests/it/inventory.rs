@@ -171,6 +171,8 @@ async fn connect_sync_and_browse_the_inventory() {
         .await
         .expect("state");
     let t = TestApp::with_state(state).await;
+    // "Sync now" queues a job: run them as `steward serve` does.
+    let _workers = t.state.app.spawn_workers();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -239,7 +241,7 @@ async fn connect_sync_and_browse_the_inventory() {
         let j: Value = serde_json::from_str(&body).expect("JSON");
         match j["live"]["state"].as_str() {
             Some("succeeded") => break,
-            Some("running") => {
+            Some("queued" | "running") => {
                 let (_, page) = b.get("/sync?connection=okta").await;
                 assert!(
                     page.contains("http-equiv=\"refresh\""),

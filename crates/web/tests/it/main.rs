@@ -105,7 +105,8 @@ impl TestApp {
 }
 
 /// One audit event as the tests check it: `actor` is `kind:name` (`account:admin`),
-/// `target` the target's id.
+/// `target` the target's id (an account's or connection's is its numeric id; names are in
+/// `details`).
 #[derive(Debug)]
 pub struct Audited {
     pub actor: String,
@@ -116,21 +117,21 @@ pub struct Audited {
 
 /// The newest audit events, newest first.
 pub async fn audit(state: &AppState) -> Vec<Audited> {
+    let filter = steward_store::audit::AuditFilter {
+        limit: 1000,
+        ..Default::default()
+    };
     state
         .app
-        .recent_audit(200)
+        .list_audit(&filter)
         .await
         .expect("audit")
         .into_iter()
         .map(|e| Audited {
-            actor: e.actor,
+            actor: format!("{}:{}", e.actor.kind.as_str(), e.actor.name),
             action: e.action,
-            target: e
-                .target
-                .split_once(':')
-                .map(|(_, id)| id.to_owned())
-                .unwrap_or(e.target),
-            details: serde_json::from_str(&e.detail).unwrap_or(Value::Null),
+            target: e.target.id,
+            details: e.details,
         })
         .collect()
 }
