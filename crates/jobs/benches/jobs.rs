@@ -123,7 +123,11 @@ async fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.join("jobs.db").display());
     let store = Store::connect(&url).await.unwrap();
-    rows.push(("sqlite file", 1, drain(&[store.clone()], n).await));
+    rows.push((
+        "sqlite file",
+        1,
+        drain(std::slice::from_ref(&store), n).await,
+    ));
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 
