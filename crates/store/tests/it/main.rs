@@ -8,6 +8,7 @@
 mod common;
 mod connections;
 mod inventory;
+mod jobs;
 mod queries;
 mod runs;
 mod schema;
