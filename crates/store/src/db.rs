@@ -401,7 +401,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sso_events_in_time_order",
         include_str!("../migrations/sqlite/0006_sso_events_in_time_order.sql"),
     ),
-    (7, "jobs", include_str!("../migrations/sqlite/0007_jobs.sql")),
+    (
+        7,
+        "jobs",
+        include_str!("../migrations/sqlite/0007_jobs.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -434,7 +438,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "sso_events_in_time_order",
         include_str!("../migrations/postgres/0006_sso_events_in_time_order.sql"),
     ),
-    (7, "jobs", include_str!("../migrations/postgres/0007_jobs.sql")),
+    (
+        7,
+        "jobs",
+        include_str!("../migrations/postgres/0007_jobs.sql"),
+    ),
 ];
 
 /// Migration `(version, description)` lists of a backend (the drift test compares them with
