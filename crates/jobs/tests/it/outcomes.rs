@@ -314,3 +314,49 @@ async fn a_dedup_key_allows_one_live_job_per_kind() {
         store.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_that_lost_its_lease_stops_the_job_and_leaves_it_to_the_new_holder() {
+    for (name, store, clock, _db) in clocked_backends().await {
+        let registry = Registry::new().with(
+            "block",
+            handler_fn(|_job| async {
+                std::future::pending::<()>().await;
+                Ok::<(), JobError>(())
+            }),
+        );
+        let runner = Runner::new(store.clone(), registry, config("a"));
+        let id = store
+            .enqueue_job(&new_job("block", 1, clock.now(), 3))
+            .await
+            .unwrap()
+            .id;
+        let run = tokio::spawn(async move { runner.run_until_idle().await });
+        loop {
+            let job = store.find_job(id).await.unwrap().unwrap();
+            if job.state == JobState::Running {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Another runner takes it over as if "a" had stalled past its lease.
+        let later = clock.now() + TimeDelta::hours(1);
+        let taken = store
+            .claim_jobs("b", later, TimeDelta::hours(1), 1, &["block"])
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 1, "{name}");
+        // "a"'s heartbeat finds the lease gone and aborts the handler: the run ends.
+        let summary = tokio::time::timeout(Duration::from_secs(5), run)
+            .await
+            .expect("the runner stopped the job")
+            .unwrap()
+            .unwrap();
+        assert_eq!(summary, RunSummary::default(), "{name}");
+        let job = store.find_job(id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Running, "{name}");
+        assert_eq!(job.lease_holder.as_deref(), Some("b"), "{name}");
+        assert_eq!(job.attempts, 2, "{name}");
+        store.close().await;
+    }
+}

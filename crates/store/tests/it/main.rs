@@ -10,6 +10,7 @@ mod audited;
 mod common;
 mod connections;
 mod inventory;
+mod jobs;
 mod locks;
 mod queries;
 mod runs;
