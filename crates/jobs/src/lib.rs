@@ -22,6 +22,7 @@
 //! can move time; sleeping uses tokio time.
 //!
 //! Logs carry the job id, kind and attempt, never the payload.
+#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::fmt;
