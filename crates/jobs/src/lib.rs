@@ -22,6 +22,7 @@
 //! can move time; sleeping uses tokio time.
 //!
 //! Logs carry the job id, kind and attempt, never the payload.
+#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -296,11 +297,16 @@ impl Runner {
             return Ok(summary);
         }
         let in_flight: InFlight = Arc::default();
+        // Renewals and batch completions both update many rows of this runner in one
+        // statement; taking turns keeps them from locking rows in opposite orders
+        // (a deadlock on PostgreSQL).
+        let multi_row = Arc::new(tokio::sync::Mutex::new(()));
         let _heartbeat = AbortOnDrop(
             tokio::spawn(heartbeat(
                 self.store.clone(),
                 self.config.clone(),
                 in_flight.clone(),
+                multi_row.clone(),
             ))
             .abort_handle(),
         );
@@ -310,6 +316,7 @@ impl Runner {
                 self.store.clone(),
                 self.config.holder.clone(),
                 complete_rx,
+                multi_row,
             ))
             .abort_handle(),
         );
@@ -583,11 +590,20 @@ impl Supervisor {
 
 /// Records successes in batches: what arrived while the previous batch was written goes
 /// into the next transaction.
-async fn completer(store: Store, holder: String, mut rx: mpsc::UnboundedReceiver<Completion>) {
+async fn completer(
+    store: Store,
+    holder: String,
+    mut rx: mpsc::UnboundedReceiver<Completion>,
+    multi_row: Arc<tokio::sync::Mutex<()>>,
+) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, COMPLETION_BATCH).await > 0 {
         let ids: Vec<JobId> = batch.iter().map(|(id, _)| *id).collect();
-        match store.complete_jobs(&ids, &holder, store.now()).await {
+        let done = {
+            let _turn = multi_row.lock().await;
+            store.complete_jobs(&ids, &holder, store.now()).await
+        };
+        match done {
             Ok(done) => {
                 for (id, reply) in batch.drain(..) {
                     let _ = reply.send(Ok(done.binary_search(&id).is_ok()));
@@ -605,7 +621,12 @@ async fn completer(store: Store, holder: String, mut rx: mpsc::UnboundedReceiver
 
 /// Renews the leases of the running jobs every `heartbeat`; aborts the handlers of jobs
 /// whose lease another runner took over meanwhile.
-async fn heartbeat(store: Store, config: RunnerConfig, in_flight: InFlight) {
+async fn heartbeat(
+    store: Store,
+    config: RunnerConfig,
+    in_flight: InFlight,
+    multi_row: Arc<tokio::sync::Mutex<()>>,
+) {
     let mut tick = tokio::time::interval(config.heartbeat.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await; // the first tick is immediate; the claim just set the leases
@@ -616,7 +637,11 @@ async fn heartbeat(store: Store, config: RunnerConfig, in_flight: InFlight) {
             continue;
         }
         let until = store.now() + config.lease;
-        match store.renew_job_leases(&config.holder, &ids, until).await {
+        let renewed = {
+            let _turn = multi_row.lock().await;
+            store.renew_job_leases(&config.holder, &ids, until).await
+        };
+        match renewed {
             Ok(held) => {
                 let mut running = lock(&in_flight);
                 for id in ids {

@@ -360,3 +360,49 @@ async fn a_runner_that_lost_its_lease_stops_the_job_and_leaves_it_to_the_new_hol
         store.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_job_whose_runners_keep_dying_runs_out_of_attempts() {
+    for (name, store, clock, _db) in clocked_backends().await {
+        let runs = Arc::new(AtomicU32::new(0));
+        let r = runs.clone();
+        let registry = Registry::new().with(
+            "crashy",
+            handler_fn(move |_job| {
+                r.fetch_add(1, Ordering::SeqCst);
+                async { Ok(()) }
+            }),
+        );
+        let runner = Runner::new(store.clone(), registry, config("r"));
+        let id = store
+            .enqueue_job(&new_job("crashy", 1, clock.now(), 2))
+            .await
+            .unwrap()
+            .id;
+        // Two runners claim it and die (their leases expire).
+        for dead in ["dead-1", "dead-2"] {
+            let claimed = store
+                .claim_jobs(dead, clock.now(), TimeDelta::seconds(2), 1, &["crashy"])
+                .await
+                .unwrap();
+            assert_eq!(claimed.len(), 1, "{name}");
+            clock.set(clock.now() + TimeDelta::seconds(3));
+        }
+        // The third claim is past max_attempts: failed without running the handler.
+        assert_eq!(
+            runner.run_until_idle().await.unwrap(),
+            summary(0, 0, 1),
+            "{name}"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 0, "{name}");
+        let job = store.find_job(id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Failed, "{name}");
+        assert_eq!(job.attempts, 3, "{name}");
+        let error = job.last_error.unwrap_or_default();
+        assert!(
+            error.contains("out of attempts (2 allowed)"),
+            "{name}: {error}"
+        );
+        store.close().await;
+    }
+}
