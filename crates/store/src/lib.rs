@@ -17,8 +17,10 @@
 //! - `connection_transport`: a connection's [`ConnectionTransport`] (extra CA certificate,
 //!   plain http on loopback).
 //! - `secret`: [`MasterKey`] and AES-256-GCM sealing of private keys.
-//! - [`accounts`], [`audit`]: the web app's accounts, sessions, API tokens (hashes only),
-//!   audit trail, and the sync leases that keep one sync per connection across instances.
+//! - [`accounts`]: the web app's accounts, sessions and API tokens (hashes only).
+//! - [`audit`]: the tamper-evident audit trail (per-workspace HMAC chain, verify, export;
+//!   every change method appends its event in its own transaction), and the sync leases
+//!   that keep one sync per connection across instances.
 //! - [`browse`]: reads for the web UI's inventory pages (groups, apps, runs).
 //!
 //! # Conventions
