@@ -17,10 +17,12 @@
 //! - `connection_transport`: a connection's [`ConnectionTransport`] (extra CA certificate,
 //!   plain http on loopback).
 //! - `secret`: [`MasterKey`] and AES-256-GCM sealing of private keys.
-//! - [`accounts`], [`audit`]: the web app's accounts, sessions, API tokens (hashes only),
-//!   and audit trail.
+//! - [`accounts`]: the web app's accounts, sessions and API tokens (hashes only).
+//! - [`audit`]: the tamper-evident audit trail (per-workspace HMAC chain, verify, export;
+//!   every change method appends its event in its own transaction).
 //! - [`locks`]: sync locks that keep one sync per connection across processes and die with
 //!   their holder (advisory locks on PostgreSQL, lock files on SQLite).
+//! - [`jobs`]: the durable job queue (claims with leases) that `steward-jobs` runs.
 //! - [`browse`]: reads for the web UI's inventory pages (groups, apps, runs).
 //! - [`jobs`]: the durable job queue (enqueue, claim with a lease, finish) that
 //!   `steward-jobs` runs.

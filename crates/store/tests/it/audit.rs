@@ -137,7 +137,10 @@ async fn appends_chain_per_workspace_and_verify_passes() {
         );
         let v = store.verify_audit().await.unwrap();
         assert!(v.ok, "{v:?}");
-        assert_eq!((v.events, v.workspaces, v.first_broken), (8, 2, None));
+        assert_eq!((v.events, v.workspaces, &v.first_broken), (8, 2, &None));
+        for range in [1, 2, 3] {
+            assert_eq!(store.verify_audit_in_ranges(range).await.unwrap(), v);
+        }
         let first_b = store
             .list_audit(&AuditFilter {
                 workspace: Some(b),
@@ -245,6 +248,14 @@ async fn tamper(store: Store, sqls: &[&str]) -> (i64, String) {
     }
     let v = store.verify_audit().await.unwrap();
     assert!(!v.ok, "{sqls:?} must break the chain");
+    // Verified in small ranges (joined across their boundaries), the same link is named.
+    for range in [1, 2, 4] {
+        let small = store.verify_audit_in_ranges(range).await.unwrap();
+        assert_eq!(
+            small.first_broken, v.first_broken,
+            "{sqls:?}, ranges of {range}"
+        );
+    }
     let b = v.first_broken.unwrap();
     assert_eq!(b.workspace, ws);
     (b.seq, b.reason)
@@ -574,4 +585,30 @@ async fn concurrent_appends_on_postgres_keep_a_dense_valid_chain() {
         .unwrap();
     assert_eq!(seqs, (1..=800).collect::<Vec<_>>());
     store.close().await;
+}
+
+#[tokio::test]
+async fn bulk_appends_continue_the_same_chain() {
+    on_each_backend(|store| async move {
+        let store = keyed(store);
+        let ws = history(&store, "w", 3).await;
+        let batch: Vec<_> = (4..=130).map(|i| event(ws, i, "bulk.x")).collect();
+        store.append_audit_bulk(&batch).await.unwrap();
+        let next = store.append_audit(&event(ws, 131, "x.y")).await.unwrap();
+        assert_eq!(next.seq, 131);
+        let v = store.verify_audit().await.unwrap();
+        assert!(v.ok && v.events == 131, "{v:?}");
+        assert_eq!(store.verify_audit_in_ranges(50).await.unwrap(), v);
+        let mut n = 0;
+        store
+            .export_audit(None, |e| {
+                assert_eq!(e.hash, expected_hash(e));
+                n += 1;
+                Ok::<_, std::io::Error>(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 131);
+    })
+    .await;
 }
