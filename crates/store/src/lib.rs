@@ -22,7 +22,6 @@
 //!   every change method appends its event in its own transaction).
 //! - [`locks`]: sync locks that keep one sync per connection across processes and die with
 //!   their holder (advisory locks on PostgreSQL, lock files on SQLite).
-//! - [`jobs`]: the durable job queue (claims with leases) that `steward-jobs` runs.
 //! - [`browse`]: reads for the web UI's inventory pages (groups, apps, runs).
 //! - [`jobs`]: the durable job queue (enqueue, claim with a lease, finish) that
 //!   `steward-jobs` runs.

@@ -139,7 +139,7 @@ pub async fn dashboard(
     let running = summary
         .as_ref()
         .and_then(|x| x.3.as_ref())
-        .is_some_and(|l| l.state == "running");
+        .is_some_and(|l| l.state == "running" || l.state == "queued");
     let body = html! {
         h1 { "Overview" }
         @if let (Some(s), Some((counts, last, next, live))) = (&scope, &summary) {
@@ -155,8 +155,8 @@ pub async fn dashboard(
             }
             section.card {
                 h2 { "Sync" }
-                @if let Some(l) = live.as_ref().filter(|l| l.state == "running") {
-                    p.notice { "A " (l.kind.as_str()) " sync is running: " (l.resource) ", "
+                @if let Some(l) = live.as_ref().filter(|l| l.state == "running" || l.state == "queued") {
+                    p.notice { "A " (l.kind.as_str()) " sync is " (l.state) ": " (l.resource) ", "
                         (l.requests) " requests. " a href="/sync" { "Progress" } }
                 }
                 @match last {

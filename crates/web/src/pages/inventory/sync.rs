@@ -51,7 +51,9 @@ pub async fn page(
     };
     let runs = s.store().list_sync_runs(s.id, 50).await.map_err(db)?;
     let live = s.app.syncs().status(s.id);
-    let running = live.as_ref().is_some_and(|l| l.state == "running");
+    let running = live
+        .as_ref()
+        .is_some_and(|l| l.state == "running" || l.state == "queued");
     let body = html! {
         h1 { "Sync of " (s.name) }
         @if let Some(l) = &live {
