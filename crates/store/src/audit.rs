@@ -1,4 +1,4 @@
-//! The tamper-evident audit trail, sync leases, and the key date of a connection.
+//! The tamper-evident audit trail, and the key date of a connection.
 //!
 //! # The audit trail
 //!
