@@ -1354,23 +1354,6 @@ impl Store {
         }
     }
 
-    /// Records when connection `id`'s current key was set (creation or rotation).
-    pub async fn set_connection_key_created(
-        &self,
-        id: ConnectionId,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            sqlx::query("UPDATE okta_connections SET key_created_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(ms(at))
-                .execute(p)
-                .await
-                .map_err(db_err)?;
-        });
-        Ok(())
-    }
-
     /// When connection `id`'s current key was set, if recorded.
     pub async fn connection_key_created(
         &self,
