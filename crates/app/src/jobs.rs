@@ -7,6 +7,8 @@
 //! - [`APP_USAGE_REFRESH`]: the daily recomputation of a connection's app usage, which ages
 //!   the 30 and 90-day counts (full and reconcile syncs recompute it too).
 //! - [`SESSION_CLEANUP`]: deletes expired sessions, hourly.
+//! - [`JOB_PRUNE`]: deletes succeeded jobs older than a week, daily (failed ones stay for
+//!   admins to see).
 //!
 //! The scheduler ([`crate::scheduler`]) enqueues them; several instances on one PostgreSQL
 //! database share them (each job runs once, and a dead instance's jobs are taken over when
@@ -32,6 +34,11 @@ pub const SYNC: &str = "sync";
 pub const APP_USAGE_REFRESH: &str = "app_usage_refresh";
 /// Deleting expired sessions.
 pub const SESSION_CLEANUP: &str = "session_cleanup";
+/// Deleting old succeeded jobs.
+pub const JOB_PRUNE: &str = "job_prune";
+
+/// How long succeeded jobs are kept.
+const KEEP_SUCCEEDED: TimeDelta = TimeDelta::days(7);
 
 /// How often expired sessions are deleted.
 const SESSION_CLEANUP_EVERY: TimeDelta = TimeDelta::hours(1);
@@ -114,10 +121,25 @@ impl App {
                 }
             })
         };
+        let prune = {
+            let app = self.clone();
+            handler_fn(move |_job: Job| {
+                let app = app.clone();
+                async move {
+                    let before = app.now() - KEEP_SUCCEEDED;
+                    app.store()
+                        .prune_jobs(before)
+                        .await
+                        .map(drop)
+                        .map_err(|e| JobError::Retry(e.to_string()))
+                }
+            })
+        };
         Registry::new()
             .with(SYNC, sync)
             .with(APP_USAGE_REFRESH, usage)
             .with(SESSION_CLEANUP, sessions)
+            .with(JOB_PRUNE, prune)
     }
 
     /// A job runner for this application's jobs.
@@ -184,6 +206,14 @@ impl App {
             dedup_key: Some(SESSION_CLEANUP.to_owned()),
         };
         self.store().enqueue_job(&cleanup).await?;
+        let prune = NewJob {
+            kind: JOB_PRUNE.to_owned(),
+            payload: json!({}),
+            run_at: now + APP_USAGE_EVERY,
+            max_attempts: 3,
+            dedup_key: Some(JOB_PRUNE.to_owned()),
+        };
+        self.store().enqueue_job(&prune).await?;
         for id in connections {
             let usage = NewJob {
                 kind: APP_USAGE_REFRESH.to_owned(),
