@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use okta_client::PrivateKeyInput;
 use parking_lot::Mutex;
 use steward_app::{App, Clock};
+use steward_store::audit::AuditVerification;
 
 use crate::auth::throttle::Throttle;
 use crate::config::WebConfig;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub app: App,
     pub(crate) throttle: Arc<Throttle>,
     pub(crate) pending: Arc<PendingKeys>,
+    /// The Audit page's last chain verification, with its time.
+    pub(crate) audit_verified: Arc<Mutex<Option<(DateTime<Utc>, AuditVerification)>>>,
 }
 
 impl AppState {
@@ -32,6 +35,7 @@ impl AppState {
             app,
             throttle: Arc::new(Throttle::default()),
             pending: Arc::new(PendingKeys::default()),
+            audit_verified: Arc::default(),
         }
     }
 

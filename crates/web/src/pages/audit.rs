@@ -1,6 +1,7 @@
 //! `GET /settings/audit` (admin): the audit trail, newest first, filtered by actor, action,
-//! target and time, paged by sequence number; with `?verify=1` it also walks the hash chain
-//! and shows whether it is intact (or the first broken link).
+//! target and time, paged by sequence number, under the chain's verify status: the hash chain
+//! is walked when the page is shown and the last walk is older than [`VERIFY_EVERY`] (or
+//! with `?verify=1`), and the result is kept with its time.
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +17,10 @@ use crate::pages::layout;
 
 /// Events per page.
 const PAGE: i64 = 100;
+
+/// How long the page shows a verification before walking the chain again (a chain of a
+/// million events takes seconds to walk).
+pub const VERIFY_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 /// The filters, as query parameters (`/settings/audit` and `GET /api/v1/audit`).
 #[derive(Debug, Default, Deserialize)]
@@ -126,31 +131,39 @@ pub async fn page(
     user.require(Role::Admin)?;
     let filter = p.filter()?;
     let events = state.app.list_audit(&filter).await?;
-    let verification = if p.verify.as_deref() == Some("1") {
-        Some(state.app.verify_audit().await?)
-    } else {
-        None
+    let now = state.app.now();
+    let cached = state.audit_verified.lock().clone();
+    let (verified_at, verification) = match cached {
+        Some((at, v)) if p.verify.as_deref() != Some("1") && now - at < VERIFY_EVERY => (at, v),
+        _ => {
+            let v = state.app.verify_audit().await?;
+            *state.audit_verified.lock() = Some((now, v.clone()));
+            (now, v)
+        }
     };
     let next = next_link(&p, &events, filter.limit);
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
     let body = html! {
         h1 { "Audit trail" }
         section.card #chain {
-            @match &verification {
-                Some(r) if r.ok => p.notice.ok role="status" {
-                    "The chain is intact: " (r.events) " events in " (r.workspaces)
-                    " workspace(s), every link checked." },
-                Some(r) => p.notice.bad role="alert" {
-                    @if let Some(b) = &r.first_broken {
+            @if verification.ok {
+                p.notice.ok role="status" {
+                    "The chain is intact: " (verification.events) " events in "
+                    (verification.workspaces) " workspace(s), every link checked." }
+            } @else {
+                p.notice.bad role="alert" {
+                    @if let Some(b) = &verification.first_broken {
                         "The chain is broken at event " strong { (b.seq) } " (workspace "
-                        (b.workspace) "): " (b.reason) ". Events after it can't be trusted."
+                        (b.workspace) "): " (b.reason) ". Events after it can't be trusted: "
+                        "restore a backup from before it and find out who had write access "
+                        "to the database."
                     } @else { "The chain is broken." }
-                },
-                None => p.muted {
-                    "Every change is recorded once, in the change's own transaction, and chained "
-                    "to the previous event by an HMAC. "
-                    a href="/settings/audit?verify=1" { "Verify the chain" }
-                },
+                }
+            }
+            p.muted {
+                "Verified " (verified_at.format("%Y-%m-%d %H:%M:%S UTC")) ". Every change is "
+                "recorded once, in the change's own transaction, and chained to the previous "
+                "event by an HMAC. " a href="/settings/audit?verify=1" { "Verify now" }
             }
         }
         section.card {

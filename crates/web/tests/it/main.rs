@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api;
+mod audit_page;
 mod auth;
 mod inventory;
 mod pg;
