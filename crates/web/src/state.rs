@@ -14,6 +14,9 @@ use crate::auth::throttle::Throttle;
 use crate::config::WebConfig;
 use crate::error::AppError;
 
+/// A chain verification and when it ran.
+pub(crate) type Verified = (DateTime<Utc>, AuditVerification);
+
 /// Shared state of the web app.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -24,7 +27,7 @@ pub struct AppState {
     pub(crate) throttle: Arc<Throttle>,
     pub(crate) pending: Arc<PendingKeys>,
     /// The Audit page's last chain verification, with its time.
-    pub(crate) audit_verified: Arc<Mutex<Option<(DateTime<Utc>, AuditVerification)>>>,
+    pub(crate) audit_verified: Arc<Mutex<Option<Verified>>>,
 }
 
 impl AppState {
