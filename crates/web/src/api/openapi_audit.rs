@@ -3,9 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-fn r(s: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{s}")})
-}
+use super::openapi_inventory::{q, r};
 
 fn ok(description: &str, schema: Value) -> Value {
     let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": r("Error")}}});
@@ -15,10 +13,6 @@ fn ok(description: &str, schema: Value) -> Value {
         "401": err("Not authenticated"),
         "403": err("Admins only")
     })
-}
-
-fn q(name: &str, ty: &str, description: &str) -> Value {
-    json!({"name": name, "in": "query", "required": false, "schema": {"type": ty}, "description": description})
 }
 
 /// `(paths, schemas)` of the audit and jobs API.

@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-fn r(s: &str) -> Value {
+/// A `$ref` to a schema (shared with the other parts of the document).
+pub(super) fn r(s: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{s}")})
 }
 
@@ -17,7 +18,8 @@ fn ok(description: &str, schema: Value) -> Value {
     })
 }
 
-fn q(name: &str, ty: &str, description: &str) -> Value {
+/// An optional query parameter.
+pub(super) fn q(name: &str, ty: &str, description: &str) -> Value {
     json!({"name": name, "in": "query", "required": false, "schema": {"type": ty}, "description": description})
 }
 
