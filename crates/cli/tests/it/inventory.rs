@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use okta_sim::{RunningSim, SimConfig};
 use serde_json::{Value, json};
@@ -20,42 +21,175 @@ pub(crate) async fn sim() -> RunningSim {
     RunningSim::start(config).await.expect("okta-sim")
 }
 
-/// `steward args…` with `data_dir` as STEWARD_DATA_DIR and no other Steward settings from
-/// the environment (so the database is the default SQLite file).
-fn steward_command(data_dir: &Path, args: &[String]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
-    cmd.args(args).env("STEWARD_DATA_DIR", data_dir);
-    for var in [
-        "STEWARD_DATABASE_URL",
-        "STEWARD_MASTER_KEY",
-        "STEWARD_MASTER_KEY_FILE",
-        "STEWARD_OKTA_DOMAIN",
-        "STEWARD_OKTA_CLIENT_ID",
-        "STEWARD_OKTA_PRIVATE_KEY_FILE",
-        "STEWARD_OKTA_KEY_ID",
-        "STEWARD_OKTA_DPOP",
-        "STEWARD_OKTA_CA_CERT",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
+/// The database a test's `steward` runs use: the default SQLite file in the data directory,
+/// or a PostgreSQL schema of its own (dropped with this value).
+pub(crate) struct Db {
+    /// `sqlite` or `postgres`, for messages.
+    pub(crate) name: &'static str,
+    /// `STEWARD_DATABASE_URL`, when not the default.
+    url: Option<String>,
+    _schema: Option<PgSchema>,
 }
 
-/// Runs [`steward_command`] to its end.
-pub(crate) async fn steward_in(data_dir: &Path, args: &[&str], extra: &[String]) -> Output {
-    let args: Vec<String> = args
-        .iter()
-        .map(|s| s.to_string())
-        .chain(extra.iter().cloned())
-        .collect();
-    let dir = data_dir.to_owned();
-    tokio::task::spawn_blocking(move || steward_command(&dir, &args).output().expect("run steward"))
+impl Db {
+    /// The default SQLite file in `STEWARD_DATA_DIR`.
+    pub(crate) fn sqlite() -> Db {
+        Db {
+            name: "sqlite",
+            url: None,
+            _schema: None,
+        }
+    }
+
+    /// SQLite, and PostgreSQL in a fresh schema when `STEWARD_TEST_POSTGRES_URL` is set.
+    pub(crate) async fn all() -> Vec<Db> {
+        let mut dbs = vec![Db::sqlite()];
+        if let Some(base) = std::env::var(POSTGRES_ENV).ok().filter(|v| !v.is_empty()) {
+            let schema = PgSchema::create(&base).await;
+            dbs.push(Db {
+                name: "postgres",
+                url: Some(schema.url()),
+                _schema: Some(schema),
+            });
+        }
+        dbs
+    }
+
+    /// `steward args…` with `data_dir` as STEWARD_DATA_DIR, this database, and no other
+    /// Steward settings from the environment.
+    pub(crate) fn command(&self, data_dir: &Path, args: &[String]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
+        cmd.args(args).env("STEWARD_DATA_DIR", data_dir);
+        for var in [
+            "STEWARD_DATABASE_URL",
+            "STEWARD_MASTER_KEY",
+            "STEWARD_MASTER_KEY_FILE",
+            "STEWARD_OKTA_DOMAIN",
+            "STEWARD_OKTA_CLIENT_ID",
+            "STEWARD_OKTA_PRIVATE_KEY_FILE",
+            "STEWARD_OKTA_KEY_ID",
+            "STEWARD_OKTA_DPOP",
+            "STEWARD_OKTA_CA_CERT",
+            "STEWARD_LISTEN",
+        ] {
+            cmd.env_remove(var);
+        }
+        if let Some(url) = &self.url {
+            cmd.env("STEWARD_DATABASE_URL", url);
+        }
+        cmd
+    }
+
+    /// Runs [`Db::command`] to its end.
+    pub(crate) async fn run(&self, data_dir: &Path, args: &[&str], extra: &[String]) -> Output {
+        let args: Vec<String> = args
+            .iter()
+            .map(|s| s.to_string())
+            .chain(extra.iter().cloned())
+            .collect();
+        let cmd = self.command(data_dir, &args);
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = cmd;
+            cmd.output().expect("run steward")
+        })
         .await
         .expect("join")
+    }
+
+    /// `steward status --json`.
+    pub(crate) async fn status(&self, data_dir: &Path) -> Value {
+        let out = self.run(data_dir, &["status", "--json"], &[]).await;
+        ok(&out);
+        serde_json::from_slice(&out.stdout).expect("status JSON")
+    }
+}
+
+/// Env var with a PostgreSQL URL (`postgres://postgres@127.0.0.1:5432/test`).
+const POSTGRES_ENV: &str = "STEWARD_TEST_POSTGRES_URL";
+
+/// A PostgreSQL schema that lives as long as this guard (as in the store's tests).
+struct PgSchema {
+    base_url: String,
+    schema: String,
+}
+
+impl PgSchema {
+    async fn create(base_url: &str) -> PgSchema {
+        use sqlx::{Connection as _, Executor as _};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let schema = format!(
+            "steward_cli_test_{}_{}_{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut admin = sqlx::PgConnection::connect(base_url)
+            .await
+            .expect("connect to STEWARD_TEST_POSTGRES_URL");
+        admin
+            .execute(format!("CREATE SCHEMA {schema}").as_str())
+            .await
+            .expect("create schema");
+        let _ = admin.close().await;
+        PgSchema {
+            base_url: base_url.to_owned(),
+            schema,
+        }
+    }
+
+    /// The URL selecting this schema; its connections carry the schema name as
+    /// `application_name`, so teardown can end those a failed test left behind.
+    fn url(&self) -> String {
+        let base = &self.base_url;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!(
+            "{base}{sep}options=-c%20search_path%3D{0}&application_name={0}",
+            self.schema
+        )
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        use sqlx::{Connection as _, Executor as _};
+        // Drop runs outside async code too (after a panic): use a runtime of our own.
+        let url = self.base_url.clone();
+        let schema = self.schema.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&schema)
+                    .execute(&mut c)
+                    .await;
+                    let _ = c.execute("SET lock_timeout = '20s'").await;
+                    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    let _ = c.execute(drop.as_str()).await;
+                    let _ = c.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Runs `steward args… extra…` to its end on the default SQLite database in `data_dir`
+/// (see [`Db::command`]).
+pub(crate) async fn steward_in(data_dir: &Path, args: &[&str], extra: &[String]) -> Output {
+    Db::sqlite().run(data_dir, args, extra).await
 }
 
 /// The connection flags with the simulator's key as a PEM file.
-fn pem_flags(sim: &RunningSim, dir: &Path) -> Vec<String> {
+pub(crate) fn pem_flags(sim: &RunningSim, dir: &Path) -> Vec<String> {
     let key = dir.join("key.pem");
     std::fs::write(&key, &sim.credentials.private_key_pem).expect("write key");
     vec![
@@ -71,7 +205,7 @@ fn pem_flags(sim: &RunningSim, dir: &Path) -> Vec<String> {
     ]
 }
 
-async fn sim_get(sim: &RunningSim, path: &str) -> Value {
+pub(crate) async fn sim_get(sim: &RunningSim, path: &str) -> Value {
     reqwest::get(format!("{}/__sim/{path}", sim.base_url))
         .await
         .expect("control call")
@@ -80,7 +214,12 @@ async fn sim_get(sim: &RunningSim, path: &str) -> Value {
         .expect("control JSON")
 }
 
-async fn sim_send(sim: &RunningSim, method: reqwest::Method, path: &str, body: Value) -> Value {
+pub(crate) async fn sim_send(
+    sim: &RunningSim,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Value {
     let resp = reqwest::Client::new()
         .request(method, format!("{}/__sim/{path}", sim.base_url))
         .json(&body)
@@ -91,7 +230,7 @@ async fn sim_send(sim: &RunningSim, method: reqwest::Method, path: &str, body: V
     resp.json().await.expect("control JSON")
 }
 
-fn ok(out: &Output) {
+pub(crate) fn ok(out: &Output) {
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -102,9 +241,7 @@ fn ok(out: &Output) {
 }
 
 async fn status_json(dir: &Path) -> Value {
-    let out = steward_in(dir, &["status", "--json"], &[]).await;
-    ok(&out);
-    serde_json::from_slice(&out.stdout).expect("status JSON")
+    Db::sqlite().status(dir).await
 }
 
 /// `by` (only the non-zero entries) equals `expected` (with zeros).
@@ -120,7 +257,7 @@ fn assert_breakdown(what: &str, by: &Value, expected: &Value) {
 }
 
 /// The status counts of a connection equal the simulator's ground truth.
-fn assert_counts_match(conn: &Value, truth: &Value) {
+pub(crate) fn assert_counts_match(conn: &Value, truth: &Value) {
     let c = &conn["counts"];
     assert_eq!(c["users"], truth["users"]["total"], "users");
     assert_breakdown("users", &c["users_by_status"], &truth["users"]["by_status"]);
@@ -375,10 +512,23 @@ async fn connect_refuses_a_failing_connection_unless_forced() {
 }
 
 /// `kill -9` in the middle of a full sync (the sync's writes commit in batches, so the last
-/// ones are lost with the process), then a rerun: it resumes the run and ends equal to the
-/// simulator, with no duplicated rows.
+/// ones are lost with the process), then a rerun: it starts at once (the lock died with the
+/// process), resumes the run and ends equal to the simulator, with no duplicated rows. On
+/// the default SQLite file, and on PostgreSQL when configured.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_killed_with_sigkill_resumes_and_ends_equal() {
+    for db in Db::all().await {
+        let started = std::time::Instant::now();
+        sync_killed_on(&db).await;
+        eprintln!(
+            "{}: kill -9 and rerun took {:?}",
+            db.name,
+            started.elapsed()
+        );
+    }
+}
+
+async fn sync_killed_on(db: &Db) {
     let config = SimConfig {
         users: 1_500,
         groups: 50,
@@ -390,7 +540,7 @@ async fn sync_killed_with_sigkill_resumes_and_ends_equal() {
     let dir = temp_dir();
     let data = dir.join("data");
     let flags = pem_flags(&sim, &dir);
-    ok(&steward_in(&data, &["connect", "--name", "prod"], &flags).await);
+    ok(&db.run(&data, &["connect", "--name", "prod"], &flags).await);
 
     // Slow pages, so that the kill lands mid-sync whatever the machine's speed.
     let fault = sim_send(
@@ -405,7 +555,8 @@ async fn sync_killed_with_sigkill_resumes_and_ends_equal() {
         "{fault}"
     );
     let before = sim.state.requests.total();
-    let mut child = steward_command(&data, &["sync".into(), "--full".into()])
+    let mut child = db
+        .command(&data, &["sync".into(), "--full".into()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -414,36 +565,48 @@ async fn sync_killed_with_sigkill_resumes_and_ends_equal() {
     while sim.state.requests.total() < before + 60 {
         assert!(
             child.try_wait().expect("child status").is_none(),
-            "the sync ended before it could be killed"
+            "{}: the sync ended before it could be killed",
+            db.name
         );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    let pid = child.id();
     child.kill().expect("SIGKILL");
     let status = child.wait().expect("wait");
     assert!(!status.success(), "killed: {status:?}");
 
-    let status = status_json(&data).await;
+    let status = db.status(&data).await;
     let partial = &status["connections"][0];
     let truth = sim_get(&sim, "summary").await;
     assert_ne!(
         partial["counts"]["memberships"], truth["memberships"],
-        "the first sync got to the end: {partial}"
+        "{}: the first sync got to the end: {partial}",
+        db.name
     );
     // The dead process's sync lock died with it: the rerun starts at once, with nothing
     // released by hand.
-    let _ = pid;
     sim_send(&sim, reqwest::Method::DELETE, "faults", json!({})).await;
     let rerun = std::time::Instant::now();
-    let out = steward_in(&data, &["sync", "--full"], &[]).await;
+    let out = db.run(&data, &["sync", "--full"], &[]).await;
     ok(&out);
     assert!(
         !stderr(&out).contains("another sync"),
         "the dead process's lock was released: {}",
         stderr(&out)
     );
-    eprintln!("rerun after kill -9 took {:?}", rerun.elapsed());
-    let status = status_json(&data).await;
+    eprintln!(
+        "{}: rerun after kill -9 took {:?}",
+        db.name,
+        rerun.elapsed()
+    );
+    let status = db.status(&data).await;
+    if db.name == "postgres" {
+        assert!(
+            status["database"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("postgres")),
+            "{status}"
+        );
+    }
     let conn = &status["connections"][0];
     assert_counts_match(conn, &truth);
     assert_eq!(conn["last_sync"]["status"], "succeeded", "{conn}");

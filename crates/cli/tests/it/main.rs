@@ -3,6 +3,7 @@
 mod agree;
 mod demo;
 mod inventory;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
