@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api;
+mod audited;
 mod auth;
 mod inventory;
 mod pg;
