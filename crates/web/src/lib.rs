@@ -47,6 +47,44 @@ pub use steward_app::{App, Clock, Role};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Every page route as (method, path), as routed by [`app`]: the audit test checks that
+/// each state-changing one is in its table, and a unit test here that each is routed. Add
+/// a route here and in [`app`] together.
+pub const PAGE_ROUTES: &[(&str, &str)] = &[
+    ("get", "/"),
+    ("get", "/users"),
+    ("get", "/users/{id}"),
+    ("get", "/groups"),
+    ("get", "/groups/{id}"),
+    ("get", "/apps"),
+    ("get", "/apps/{id}"),
+    ("get", "/sync"),
+    ("post", "/sync"),
+    ("get", "/login"),
+    ("post", "/login"),
+    ("post", "/logout"),
+    ("get", "/settings/okta"),
+    ("post", "/settings/okta"),
+    ("get", "/settings/okta/{name}"),
+    ("post", "/settings/okta/{name}/test"),
+    ("post", "/settings/okta/{name}/rotate"),
+    ("post", "/settings/okta/{name}/disconnect"),
+    ("get", "/settings/accounts"),
+    ("post", "/settings/accounts"),
+    ("post", "/settings/accounts/{id}/role"),
+    ("post", "/settings/accounts/{id}/disable"),
+    ("post", "/settings/accounts/{id}/enable"),
+    ("post", "/settings/accounts/{id}/reset-password"),
+    ("get", "/account/password"),
+    ("post", "/account/password"),
+    ("get", "/settings/tokens"),
+    ("post", "/settings/tokens"),
+    ("post", "/settings/tokens/{id}/revoke"),
+    ("get", "/settings/audit"),
+    ("get", "/static/style.css"),
+    ("get", "/healthz"),
+];
+
 /// The whole app: pages, API, static files, with auth, CSRF, error rendering, request ids,
 /// tracing and security headers.
 pub fn app(state: AppState) -> Router {
@@ -157,4 +195,60 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Method, StatusCode};
+    use tower::ServiceExt;
+
+    async fn status(router: &Router, method: &str, path: &str) -> StatusCode {
+        let method: Method = method.to_uppercase().parse().expect("method");
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::empty())
+            .expect("request");
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(SocketAddr::from((
+                [127, 0, 0, 1],
+                40000,
+            ))));
+        router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("infallible")
+            .status()
+    }
+
+    /// Each [`PAGE_ROUTES`] entry is routed: signed out, the handler answers (a login
+    /// redirect, 401, 403, 200), never the 404 fallback or a 405.
+    #[tokio::test]
+    async fn every_listed_page_route_is_routed() {
+        let state = AppState::in_memory(WebConfig::dev(), Clock::system())
+            .await
+            .expect("state");
+        let router = app(state);
+        // The control: what an unrouted path and a wrong method look like.
+        assert_eq!(
+            status(&router, "get", "/no-such-page").await,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(&router, "delete", "/healthz").await,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        for (method, path) in PAGE_ROUTES {
+            let concrete = path.replace("{id}", "1").replace("{name}", "okta");
+            let got = status(&router, method, &concrete).await;
+            assert!(
+                got != StatusCode::NOT_FOUND && got != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is not routed: {got}"
+            );
+        }
+    }
 }

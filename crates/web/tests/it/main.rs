@@ -5,6 +5,7 @@
 mod accounts;
 mod api;
 mod audit_page;
+mod audited;
 mod auth;
 mod inventory;
 mod pg;
