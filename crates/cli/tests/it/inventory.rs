@@ -22,7 +22,7 @@ pub(crate) async fn sim() -> RunningSim {
 
 /// `steward args…` with `data_dir` as STEWARD_DATA_DIR and no other Steward settings from
 /// the environment (so the database is the default SQLite file).
-fn steward_command(data_dir: &Path, args: &[String]) -> Command {
+pub(crate) fn steward_command(data_dir: &Path, args: &[String]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_steward"));
     cmd.args(args).env("STEWARD_DATA_DIR", data_dir);
     for var in [
