@@ -70,7 +70,8 @@ async fn export(e: &AuditExportArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if e.format == ExportFormat::Csv {
-        writeln!(out, "{}", audit_csv_header())?;
+        // Header and rows end in their own CRLF (RFC 4180): no extra newline.
+        write!(out, "{}", audit_csv_header())?;
     }
     let format = e.format;
     let written = app
@@ -81,7 +82,7 @@ async fn export(e: &AuditExportArgs) -> anyhow::Result<ExitCode> {
                     serde_json::to_writer(&mut out, ev)?;
                     writeln!(out)
                 }
-                ExportFormat::Csv => writeln!(out, "{}", audit_csv_row(ev)),
+                ExportFormat::Csv => write!(out, "{}", audit_csv_row(ev)),
             }
         })
         .await

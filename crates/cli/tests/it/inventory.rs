@@ -184,6 +184,12 @@ impl Drop for PgSchema {
 
 /// Runs `steward args… extra…` to its end on the default SQLite database in `data_dir`
 /// (see [`Db::command`]).
+/// `steward args…` on the default SQLite database of `data_dir`, with no other Steward
+/// settings from the environment.
+pub(crate) fn steward_command(data_dir: &Path, args: &[String]) -> Command {
+    Db::sqlite().command(data_dir, args)
+}
+
 pub(crate) async fn steward_in(data_dir: &Path, args: &[&str], extra: &[String]) -> Output {
     Db::sqlite().run(data_dir, args, extra).await
 }

@@ -1,6 +1,7 @@
 //! The real `steward` binary: exit codes, `--json` shape, `api`, `keygen`.
 
 mod agree;
+mod audited;
 mod demo;
 mod inventory;
 mod serve;
