@@ -293,10 +293,12 @@ impl Store {
                 // (measured: those kept walking the whole login index for a search, 180 ms
                 // instead of 0.1 ms at 100k users, the long tail of the search pages). A
                 // schema change makes every connection reload schema and statistics before
-                // its next statement (SQLite re-prepares cached statements itself).
+                // its next statement (SQLite re-prepares cached statements itself). Another
+                // process on the file (`steward serve` and `steward sync`) may run this at the
+                // same time and drop the table first: its drop changed the schema just as well.
                 for ddl in [
                     "CREATE TABLE IF NOT EXISTS steward_reload_stats (x INTEGER)",
-                    "DROP TABLE steward_reload_stats",
+                    "DROP TABLE IF EXISTS steward_reload_stats",
                 ] {
                     sqlx::query(ddl).execute(p).await.map_err(db_err)?;
                 }

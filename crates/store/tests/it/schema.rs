@@ -106,3 +106,31 @@ async fn postgres_migrations_are_idempotent() {
     a.close().await;
     b.close().await;
 }
+
+/// Two processes opening one SQLite file (`steward serve` and `steward sync`) both run
+/// `optimize` (on connect, and when a sync succeeds); one's statistics-reload DDL must not
+/// fail on the table the other just dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_optimize_on_one_sqlite_file_does_not_fail() {
+    let dir = TempDir::new();
+    let url = format!("sqlite://{}?mode=rwc", dir.0.join("steward.db").display());
+    let a = Store::connect(&url).await.expect("first store");
+    let b = Store::connect(&url).await.expect("second store");
+    let run = |s: Store| {
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                s.optimize(false).await?;
+            }
+            Ok::<_, steward_inventory::StoreError>(())
+        })
+    };
+    let (ra, rb) = (run(a.clone()), run(b.clone()));
+    ra.await
+        .expect("join")
+        .expect("optimize in the first store");
+    rb.await
+        .expect("join")
+        .expect("optimize in the second store");
+    a.close().await;
+    b.close().await;
+}
