@@ -137,6 +137,16 @@ async fn serve_killed_on(db: &Db) {
         json!({"path": "/api/v1/", "kind": "latency", "ms": 250}),
     )
     .await;
+    // And groups (their list and their members) so slow that serve's sync can't finish,
+    // however long the machine takes to start the `steward sync` below: measured in CI, a
+    // loaded machine let serve's whole sync end before it. Killed long before this returns.
+    sim_send(
+        &sim,
+        reqwest::Method::POST,
+        "faults",
+        json!({"path": "/api/v1/groups", "kind": "latency", "ms": 20_000}),
+    )
+    .await;
 
     // The scheduler's first tick is at start: the never-synced connection syncs at once.
     let before = sim.state.requests.total();
