@@ -26,7 +26,7 @@ async fn some_login(env: &Env) -> String {
         .to_owned()
 }
 
-/// Reloads `/sync` until no sync is running (the page also refreshes itself).
+/// Reloads `/sync` until no sync is queued or running (the page also refreshes itself).
 async fn wait_for_sync(b: &mut Browser, env: &Env) -> String {
     let deadline = Instant::now() + WAIT * 3;
     loop {
@@ -36,7 +36,7 @@ async fn wait_for_sync(b: &mut Browser, env: &Env) -> String {
             Ok(el) => el.text().await.expect("state"),
             Err(_) => String::new(),
         };
-        if state != "running" {
+        if state != "running" && state != "queued" {
             return state;
         }
         assert!(Instant::now() < deadline, "the sync still runs");
