@@ -93,6 +93,33 @@ impl SyncManager {
             .is_some_and(|s| s.state == "running" || s.state == "queued")
     }
 
+    /// Starts showing a sync of `conn` in `state`, reading `resource`; returns its entry.
+    fn track(
+        &self,
+        conn: &Connection,
+        kind: SyncKind,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        state: &str,
+        resource: &str,
+    ) -> Arc<Mutex<LiveSync>> {
+        let live = Arc::new(Mutex::new(LiveSync {
+            connection: conn.name.clone(),
+            kind,
+            started_by: format!("{}:{}", actor.kind.as_str(), actor.name),
+            started: now,
+            state: state.to_owned(),
+            resource: resource.to_owned(),
+            items: BTreeMap::new(),
+            requests: 0,
+            rate_limited: 0,
+            finished: None,
+            error: None,
+        }));
+        self.live.lock().insert(conn.id, live.clone());
+        live
+    }
+
     /// Shows a sync queued from this process as `queued` until a runner starts it.
     pub(crate) fn queued(
         &self,
@@ -101,20 +128,7 @@ impl SyncManager {
         actor: &Actor,
         now: DateTime<Utc>,
     ) {
-        let live = LiveSync {
-            connection: conn.name.clone(),
-            kind,
-            started_by: format!("{}:{}", actor.kind.as_str(), actor.name),
-            started: now,
-            state: "queued".into(),
-            resource: "waiting for a job runner".into(),
-            items: BTreeMap::new(),
-            requests: 0,
-            rate_limited: 0,
-            finished: None,
-            error: None,
-        };
-        self.live.lock().insert(conn.id, Arc::new(Mutex::new(live)));
+        self.track(conn, kind, actor, now, "queued", "waiting for a job runner");
     }
 }
 
@@ -151,21 +165,8 @@ impl App {
     }
 
     fn live(&self, conn: &Connection, kind: SyncKind, actor: &Actor) -> Arc<Mutex<LiveSync>> {
-        let live = Arc::new(Mutex::new(LiveSync {
-            connection: conn.name.clone(),
-            kind,
-            started_by: format!("{}:{}", actor.kind.as_str(), actor.name),
-            started: self.now(),
-            state: "running".into(),
-            resource: "starting".into(),
-            items: BTreeMap::new(),
-            requests: 0,
-            rate_limited: 0,
-            finished: None,
-            error: None,
-        }));
-        self.syncs().live.lock().insert(conn.id, live.clone());
-        live
+        self.syncs()
+            .track(conn, kind, actor, self.now(), "running", "starting")
     }
 
     /// Runs a sync of `conn` in this task, holding the connection's sync lock for the whole
